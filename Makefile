@@ -1,0 +1,47 @@
+# biomed-curate: `make demo` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out/demo
+DEMO_CORPUS ?= out/demo-corpus
+IN ?=
+BEAM_ARGS ?=
+export OMP_NUM_THREADS = 1
+export OPENBLAS_NUM_THREADS = 1
+export MKL_NUM_THREADS = 1
+
+.PHONY: install demo test lint bench all extract segment tag clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[pdf,dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m demo --output $(DEMO_CORPUS)
+	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet $(BEAM_ARGS)
+	$(PY) -m demo.report $(OUT)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) benchmarks/extract.py
+
+# One target per stage; each reads the previous stage's folder under OUT.
+all: install
+	$(PY) -m pipeline all --input $(or $(IN),$(DEMO_CORPUS)) --output $(OUT) $(BEAM_ARGS)
+
+extract: install
+	$(PY) -m pipeline extract --input $(or $(IN),$(DEMO_CORPUS)) --output $(OUT)/figures $(BEAM_ARGS)
+
+clean:
+	rm -rf out

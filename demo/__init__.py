@@ -1,0 +1,1 @@
+"""The generated demo corpus and the demo report."""

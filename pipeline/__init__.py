@@ -1,0 +1,1 @@
+"""Beam wiring: sources, sinks, one PTransform per stage, the CLI, the chain."""

@@ -1,0 +1,67 @@
+"""`python -m pipeline <stage|all> --input IN --output OUT [stage options] [beam options]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeline.runner import run, stage_folders
+from pipeline.stages import STAGES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="biomed-curate: run one stage, or `all` of them as one Beam pipeline. "
+        "Options the parser does not know go to Beam (e.g. --runner DataflowRunner).",
+    )
+    parser.add_argument("stage", choices=[*STAGES, "all"])
+    parser.add_argument(
+        "--input", required=True, help="article files/folder/glob/list, or a stage folder"
+    )
+    parser.add_argument("--output", required=True, help="the stage folder (for `all`: the parent)")
+    parser.add_argument(
+        "--records-per-shard",
+        type=int,
+        default=2000,
+        help="Parquet shard size (default %(default)s)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="only warnings from Beam")
+    for spec in STAGES.values():
+        group = parser.add_argument_group(spec.name)
+        spec.add_arguments(group)
+    return parser
+
+
+def format_stats(stats: dict) -> str:
+    errors = sum(stats["errors"].values())
+    dropped = sum(stats["dropped"].values())
+    return (
+        f"{stats['stage']:>8}: in={stats['in']} with_output={stats['in_with_output']} "
+        f"empty={stats['in_empty']} errors={errors} found={stats['found']} out={stats['out']} "
+        f"dropped={dropped} ledger_ok={stats['ledger_ok']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    chain = args.stage == "all"
+    specs = list(STAGES.values()) if chain else [STAGES[args.stage]]
+    stats = run(specs, args, beam_args, chain)
+    folders = stage_folders(specs, args.output, chain)
+    for name, stage_stats in stats.items():
+        print(format_stats(stage_stats))
+        if stage_stats["errors"] or stage_stats["dropped"]:
+            print(f"          errors={stage_stats['errors']} dropped={stage_stats['dropped']}")
+        print(f"          -> {folders[name]}")
+    return 0 if all(s["ledger_ok"] for s in stats.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

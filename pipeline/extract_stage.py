@@ -1,0 +1,50 @@
+"""The extract stage: article sources -> figure records."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline.sources import read_bytes
+from pipeline.stage_spec import StageSpec
+from transforms.extract import ExtractConfig, Extractor
+from transforms.images import DEFAULT_MAX_PIXELS
+from transforms.sources import ArticleSource
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-missing-images",
+        action="store_true",
+        help="caption-only mode: keep figures whose image file is absent (image null)",
+    )
+    parser.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="decompression-bomb guard: larger images are dropped (default %(default)s)",
+    )
+
+
+def make_config(args: argparse.Namespace) -> ExtractConfig:
+    return ExtractConfig(
+        keep_missing_images=args.keep_missing_images, max_image_pixels=args.max_image_pixels
+    )
+
+
+def make_fn(config: ExtractConfig) -> Extractor:
+    return Extractor(config, read=read_bytes)
+
+
+def unit_key(source: ArticleSource) -> tuple[str, str]:
+    return source.uri, source.uri
+
+
+EXTRACT = StageSpec(
+    name="extract",
+    output_kind="figures",
+    input_kind=None,
+    add_arguments=add_arguments,
+    make_config=make_config,
+    make_fn=make_fn,
+    unit_key=unit_key,
+)

@@ -1,0 +1,73 @@
+"""Build and run one stage, or the chain of stages, as one Beam pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.folders import discard_folder, replace_folder, temp_folder_for
+from pipeline.options import beam_args_with_defaults, set_single_thread_env
+from pipeline.run_stage import RunStage
+from pipeline.sinks import WriteStageFolder, read_stats
+from pipeline.sources import ReadArticleSources, ReadRecords
+from pipeline.stage_spec import StageSpec
+from schemas import SCHEMAS
+
+log = logging.getLogger("biomed_curate")
+
+
+def stage_folders(specs: list[StageSpec], output: str, chain: bool) -> dict[str, str]:
+    """Where each stage writes: OUT itself for one stage, OUT/<kind> in a chain."""
+    if not chain:
+        return {specs[0].name: output.rstrip("/")}
+    return {spec.name: f"{output.rstrip('/')}/{spec.output_kind}" for spec in specs}
+
+
+def build(
+    pipeline: beam.Pipeline,
+    specs: list[StageSpec],
+    args: argparse.Namespace,
+    temp_folders: dict[str, str],
+) -> None:
+    """Add the stages to `pipeline`; each writes its folder under `temp_folders`."""
+    first = specs[0]
+    if first.input_kind is None:
+        units = pipeline | ReadArticleSources(args.input)
+    else:
+        units = pipeline | ReadRecords(args.input)
+    for spec in specs:
+        outputs = units | RunStage(spec, spec.make_config(args))
+        outputs | WriteStageFolder(
+            temp_folders[spec.name],
+            spec.name,
+            SCHEMAS[spec.output_kind],
+            records_per_shard=args.records_per_shard,
+        )
+        units = outputs["records"]
+
+
+def run(
+    specs: list[StageSpec], args: argparse.Namespace, beam_args: list[str], chain: bool
+) -> dict[str, Any]:
+    """Run, then move each finished folder into place. Returns stage name -> stats."""
+    set_single_thread_env()
+    folders = stage_folders(specs, args.output, chain)
+    temps = {name: temp_folder_for(folder) for name, folder in folders.items()}
+    options = PipelineOptions(beam_args_with_defaults(beam_args))
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, specs, args, temps)
+    except BaseException:
+        for temp in temps.values():
+            discard_folder(temp)
+        raise
+    stats = {}
+    for name, folder in folders.items():
+        replace_folder(temps[name], folder)
+        stats[name] = read_stats(folder)
+        log.info("%s -> %s", name, folder)
+    return stats

@@ -1,0 +1,8 @@
+"""Every stage, in chain order. A stage module adds itself here."""
+
+from __future__ import annotations
+
+from pipeline.extract_stage import EXTRACT
+from pipeline.stage_spec import StageSpec
+
+STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT,)}

@@ -1,0 +1,153 @@
+"""pyarrow schemas for every record kind, and the HF `Features` of the shards.
+
+Records travel between stages as plain dicts whose keys are exactly a schema's
+field names; `new_record` fills the absent fields with nulls and rejects unknown
+ones, so a typo fails where it is made rather than in the Parquet writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+LANG_TEXT_TYPE = pa.struct([("lang", pa.string()), ("text", pa.string())])
+FIELD_SOURCE_TYPE = pa.struct([("field", pa.string()), ("source", pa.string())])
+
+ARTICLE_FIELDS: list[pa.Field] = [
+    pa.field("key", pa.string(), nullable=False),
+    pa.field("pmcid", pa.string()),
+    pa.field("pmid", pa.string()),
+    pa.field("doi", pa.string()),
+    pa.field("article_title", pa.string()),
+    pa.field("journal", pa.string()),
+    pa.field("year", pa.int32()),
+    pa.field("article_type", pa.string()),
+    pa.field("language", pa.string()),
+    pa.field("license", pa.string()),
+    pa.field("license_url", pa.string()),
+    pa.field("authors", pa.list_(pa.string())),
+    pa.field("citation", pa.string()),
+]
+
+FIGURE_FIELDS: list[pa.Field] = [
+    pa.field("fig_id", pa.string()),
+    pa.field("label", pa.string()),
+    pa.field("caption_title", pa.string()),
+    pa.field("caption", pa.string()),
+    pa.field("captions_other", pa.list_(LANG_TEXT_TYPE)),
+    pa.field("mentions", pa.list_(pa.string())),
+]
+
+IMAGE_FIELDS: list[pa.Field] = [
+    pa.field("image", IMAGE_TYPE),
+    pa.field("image_format", pa.string()),
+    pa.field("width", pa.int32()),
+    pa.field("height", pa.int32()),
+    pa.field("image_sha256", pa.string()),
+    # "ok" or "missing" (caption-only mode)
+    pa.field("image_status", pa.string()),
+]
+
+PROVENANCE_FIELDS: list[pa.Field] = [
+    pa.field("source_kind", pa.string()),  # "jats" or "pdf"
+    pa.field(
+        "source_uri", pa.string()
+    ),  # the article file (the XML even when a PDF gave the image)
+    pa.field("image_uri", pa.string()),  # the file the image bytes came from
+    pa.field("field_sources", pa.list_(FIELD_SOURCE_TYPE)),
+]
+
+FIGURE_SCHEMA = pa.schema(ARTICLE_FIELDS + FIGURE_FIELDS + IMAGE_FIELDS + PROVENANCE_FIELDS)
+
+PANEL_FIELDS: list[pa.Field] = [
+    pa.field("parent_key", pa.string()),
+    pa.field("panel_index", pa.int32()),
+    pa.field("panel_label", pa.string()),
+    pa.field("bbox", pa.list_(pa.int32())),  # [x0, y0, x1, y1] in the parent's pixels
+    pa.field("is_compound", pa.bool_()),
+    pa.field("subcaption", pa.string()),
+    pa.field("caption_preamble", pa.string()),
+    pa.field("seg_method", pa.string()),  # "no_image" for caption-only records
+    pa.field("seg_score", pa.float32()),
+    pa.field("align_status", pa.string()),
+]
+PANEL_SCHEMA = pa.schema(list(FIGURE_SCHEMA) + PANEL_FIELDS)
+
+CONCEPT_TYPE = pa.struct(
+    [
+        ("cui", pa.string()),
+        ("name", pa.string()),
+        ("start", pa.int32()),  # offsets into the record's `caption`
+        ("end", pa.int32()),
+        ("semtypes", pa.list_(pa.string())),
+        ("semgroup", pa.string()),
+        ("negated", pa.bool_()),
+    ]
+)
+TAG_FIELDS: list[pa.Field] = [
+    pa.field("concepts", pa.list_(CONCEPT_TYPE)),
+    pa.field("modalities", pa.list_(pa.string())),  # "top/sub", e.g. "radiology/ct"
+]
+TAGGED_SCHEMA = pa.schema(list(PANEL_SCHEMA) + TAG_FIELDS)
+
+ERROR_SCHEMA = pa.schema(
+    [
+        pa.field("stage", pa.string()),
+        pa.field("key", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("error_type", pa.string()),
+        pa.field("message", pa.string()),
+    ]
+)
+
+DROP_SCHEMA = pa.schema(
+    [
+        pa.field("stage", pa.string()),
+        pa.field("key", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+# record kind (= the stage's output folder) -> schema
+SCHEMAS: dict[str, pa.Schema] = {
+    "figures": FIGURE_SCHEMA,
+    "panels": PANEL_SCHEMA,
+    "tagged": TAGGED_SCHEMA,
+}
+
+
+def new_record(schema: pa.Schema, **values: Any) -> dict[str, Any]:
+    """A record dict with every field of `schema`; unknown names raise KeyError."""
+    unknown = set(values) - set(schema.names)
+    if unknown:
+        raise KeyError(f"fields not in schema: {sorted(unknown)}")
+    return {name: values.get(name) for name in schema.names}
+
+
+def check_record(schema: pa.Schema, record: dict[str, Any]) -> None:
+    """Raise ValueError when `record` does not have exactly the schema's fields."""
+    names = set(schema.names)
+    keys = set(record)
+    if keys != names:
+        raise ValueError(
+            f"record fields differ from schema: missing {sorted(names - keys)}, "
+            f"extra {sorted(keys - names)}"
+        )
+
+
+def to_table(schema: pa.Schema, records: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(records, schema=schema)
+
+
+def hf_features(schema: pa.Schema) -> Any:
+    """HF `datasets.Features` for a record schema, `image` decoded as `Image()`."""
+    import datasets  # optional: only export and users loading shards need it
+
+    features = datasets.Features.from_arrow_schema(schema)
+    if "image" in features:
+        features["image"] = datasets.Image()
+    return features

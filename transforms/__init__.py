@@ -1,0 +1,1 @@
+"""Pure logic of every stage. No Beam import here: plain pytest calls these."""

@@ -1,0 +1,210 @@
+"""The extract stage's unit function: one article source -> figure records."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from schemas import FIGURE_SCHEMA, new_record
+from transforms.images import DEFAULT_MAX_PIXELS, ImageRejected, normalise_image
+from transforms.jats import (
+    FigureCandidate,
+    ParsedArticle,
+    article_key,
+    figure_key,
+    parse_articles,
+)
+from transforms.jats_meta import ArticleMeta
+from transforms.ledger import Drop, StageError, UnitResult
+from transforms.media import MediaIndex
+from transforms.packages import read_package
+from transforms.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
+
+MAX_XML_BYTES = 256 * 1024 * 1024
+MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024
+
+ReadBytes = Callable[[str, int], bytes]
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    keep_missing_images: bool = False
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    max_xml_bytes: int = MAX_XML_BYTES
+    max_package_bytes: int = MAX_PACKAGE_BYTES
+
+
+def read_local(uri: str, limit: int) -> bytes:
+    """Read a local file, refusing one larger than `limit` bytes."""
+    with open(uri, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise StageError("file_too_large", f"{uri}: larger than {limit} bytes")
+    return data
+
+
+def _stem(uri: str) -> str:
+    name = posixpath.basename(uri)
+    for suffix in (".tar.gz", ".tgz", ".nxml", ".xml", ".pdf"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _meta_fields(meta: ArticleMeta) -> dict:
+    return {
+        "pmcid": meta.pmcid,
+        "pmid": meta.pmid,
+        "doi": meta.doi,
+        "article_title": meta.title,
+        "journal": meta.journal,
+        "year": meta.year,
+        "article_type": meta.article_type,
+        "language": meta.language,
+        "license": meta.license,
+        "license_url": meta.license_url,
+        "authors": meta.authors,
+        "citation": meta.citation,
+    }
+
+
+class Extractor:
+    """Callable unit function; `read` fetches bytes (Beam filesystems in the pipeline)."""
+
+    def __init__(self, config: ExtractConfig, read: ReadBytes = read_local) -> None:
+        self.config = config
+        self.read = read
+
+    def __call__(self, source: ArticleSource) -> UnitResult:
+        if source.kind == "xml":
+            data = self.read(source.uri, self.config.max_xml_bytes)
+            media = MediaIndex(source.media)
+            fallback = source.folder_key or _stem(source.uri)
+            return self._from_xml(data, source.uri, media, fallback, self._read_media)
+        if source.kind == "targz":
+            return self._from_package(source)
+        raise StageError("unsupported_source", f"{source.uri}: no extractor for {source.kind!r}")
+
+    def _read_media(self, uri: str) -> bytes:
+        return self.read(uri, self.config.max_package_bytes)
+
+    def _from_package(self, source: ArticleSource) -> UnitResult:
+        files = read_package(self.read(source.uri, self.config.max_package_bytes), source.uri)
+        xmls = [
+            name
+            for name in sorted(files)
+            if suffix_of(name) in XML_SUFFIXES
+            and posixpath.basename(name).lower() not in NON_ARTICLE_XML
+        ]
+        if not xmls:
+            raise StageError("package_without_xml", f"{source.uri}: no .xml/.nxml in the package")
+        media = MediaIndex(files)
+        result = UnitResult()
+        for name in xmls:
+            part = self._from_xml(
+                files[name],
+                f"{source.uri}#{name}",
+                media,
+                _stem(source.uri) if len(xmls) == 1 else _stem(name),
+                files.__getitem__,
+            )
+            result.records.extend(part.records)
+            result.drops.extend(part.drops)
+            result.empty_reason = result.empty_reason or part.empty_reason
+        return result
+
+    def _from_xml(
+        self,
+        data: bytes,
+        uri: str,
+        media: MediaIndex,
+        fallback: str,
+        read_media: Callable[[str], bytes],
+    ) -> UnitResult:
+        articles = parse_articles(data, uri)
+        if not articles:
+            return UnitResult(empty_reason="not_an_article")
+        result = UnitResult()
+        notices = []
+        for index, parsed in enumerate(articles):
+            name = fallback if len(articles) == 1 else f"{fallback}-a{index + 1}"
+            if parsed.notice:
+                notices.append(parsed.notice)
+            self._article_records(
+                parsed, article_key(parsed.meta, name), uri, media, read_media, result
+            )
+        if not result.records and not result.drops:
+            result.empty_reason = f"notice:{notices[0]}" if notices else "no_figures"
+        return result
+
+    def _article_records(
+        self,
+        parsed: ParsedArticle,
+        akey: str,
+        uri: str,
+        media: MediaIndex,
+        read_media: Callable[[str], bytes],
+        result: UnitResult,
+    ) -> None:
+        meta = _meta_fields(parsed.meta)
+        seen: set[str] = set()
+        for fig_id in parsed.without_graphic:
+            result.drops.append(Drop(figure_key(akey, fig_id), "no_graphic", uri))
+        for cand in parsed.figures:
+            key = figure_key(akey, cand.fig_id)
+            while key in seen:
+                key += "-dup"
+            seen.add(key)
+            record = self._figure_record(cand, key, meta, uri, media, read_media)
+            if isinstance(record, Drop):
+                result.drops.append(record)
+            else:
+                result.records.append(record)
+
+    def _figure_record(
+        self,
+        cand: FigureCandidate,
+        key: str,
+        meta: dict,
+        uri: str,
+        media: MediaIndex,
+        read_media: Callable[[str], bytes],
+    ) -> dict | Drop:
+        path = next((p for p in (media.resolve(h) for h in cand.hrefs) if p), None)
+        fields = dict(
+            key=key,
+            fig_id=cand.fig_id,
+            label=cand.caption.label,
+            caption_title=cand.caption.title,
+            caption=cand.caption.text,
+            captions_other=[
+                {"lang": c.lang, "text": c.text} for c in cand.captions_other if c.text
+            ],
+            mentions=cand.mentions,
+            source_kind="jats",
+            source_uri=uri,
+            **meta,
+        )
+        if path is None:
+            if not self.config.keep_missing_images:
+                return Drop(key, "image_missing", uri, cand.hrefs[0])
+            return new_record(FIGURE_SCHEMA, image_status="missing", **fields)
+        try:
+            image = normalise_image(read_media(path), self.config.max_image_pixels)
+        except ImageRejected as exc:
+            return Drop(key, exc.reason, uri, f"{path}: {exc.detail}")
+        except (OSError, StageError) as exc:
+            return Drop(key, "image_unreadable", uri, f"{path}: {exc}")
+        name = posixpath.basename(path)
+        return new_record(
+            FIGURE_SCHEMA,
+            image={"bytes": image.data, "path": f"{posixpath.splitext(name)[0]}.{image.format}"},
+            image_format=image.format,
+            width=image.width,
+            height=image.height,
+            image_sha256=image.sha256,
+            image_status="ok",
+            image_uri=f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path,
+            **fields,
+        )

@@ -1,0 +1,91 @@
+"""Decode figure images with Pillow and normalise them to JPEG or PNG, safely.
+
+JPEG and PNG bytes are kept as they are (no second lossy pass); TIFF, GIF, BMP and
+the rest become JPEG, or PNG when they carry alpha or a palette. The pixel limit
+is checked from the header before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+DEFAULT_MAX_PIXELS = 64_000_000  # about 8000 x 8000
+JPEG_QUALITY = 92
+KEEP_AS_IS = {"JPEG": "jpeg", "PNG": "png"}
+
+
+class ImageRejected(Exception):
+    """An image that is dropped, with a countable reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class NormalisedImage:
+    data: bytes
+    format: str  # "jpeg" or "png"
+    width: int
+    height: int
+    sha256: str
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16- and 32-bit greyscale (microscopy TIFFs) scaled to 8-bit, not clipped."""
+    arr = np.asarray(img, dtype=np.float64)
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+    return Image.fromarray(scaled.astype(np.uint8), mode="L")
+
+
+def _encode(img: Image.Image) -> tuple[bytes, str]:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        img = _to_8bit(img)
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    buf = io.BytesIO()
+    if img.mode == "P" or has_alpha:
+        if img.mode not in ("RGBA", "LA", "P", "L", "RGB"):
+            img = img.convert("RGBA")
+        img.save(buf, format="PNG", optimize=False)
+        return buf.getvalue(), "png"
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    img.save(buf, format="JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue(), "jpeg"
+
+
+def normalise_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> NormalisedImage:
+    """Decode, check and normalise one image; raise ImageRejected with a reason."""
+    if not data:
+        raise ImageRejected("image_empty", "zero-byte image file")
+    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+        Image.MAX_IMAGE_PIXELS = max_pixels  # our limit, not Pillow's default, decides
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    "image_too_large", f"{width}x{height} exceeds the {max_pixels}-pixel limit"
+                )
+            img.load()
+            if img.format in KEEP_AS_IS and img.mode in ("RGB", "L", "RGBA", "LA", "P"):
+                out, fmt = data, KEEP_AS_IS[img.format]
+            else:
+                out, fmt = _encode(img)
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("image_too_large", str(exc)) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageRejected("image_unreadable", f"{type(exc).__name__}: {exc}") from None
+    return NormalisedImage(out, fmt, width, height, hashlib.sha256(out).hexdigest())

@@ -1,0 +1,323 @@
+"""JATS figures: parse articles safely, find figure–caption pairs by the extract rules.
+
+Rules (see the extract stage in DESIGN.md and the README):
+- one candidate per `<fig>` with an image: its own `<graphic>`, the best rendition in
+  `<alternatives>`, or its `<fig-group>`'s graphic;
+- figures whose images share an href stem are one candidate (bilingual groups,
+  translations that reuse the image); the English caption leads;
+- a figure with no graphic in a bilingual group lends its caption to the sibling that has one;
+- inline graphics, graphics in tables or outside figures, supplementary files are not figures.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from transforms.jats_meta import (
+    NOTICE_TYPES,
+    XLINK_HREF,
+    XML_LANG,
+    ArticleMeta,
+    article_meta,
+    first,
+)
+from transforms.jats_text import element_text, local, sentence_spans, squash, text_with_fig_refs
+from transforms.ledger import StageError
+
+IMAGE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .png .tif .tiff .gif .bmp .eps .svg .webp .jp2 .pdf .ps".split()
+)
+THUMBNAIL_USES = frozenset({"thumbnail", "thumb", "web-thumbnail", "icon"})
+NOT_FIGURE_ANCESTORS = frozenset({"table-wrap", "supplementary-material", "table"})
+MAX_MENTIONS = 20
+MAX_MENTION_CHARS = 1000
+
+
+@dataclass
+class Caption:
+    lang: str | None
+    label: str | None
+    title: str | None
+    text: str | None
+    fig_id: str | None
+
+
+@dataclass
+class FigureCandidate:
+    fig_id: str
+    position: int  # 1-based order of the first `<fig>` in the article
+    hrefs: list[str]  # image links, most preferred first
+    caption: Caption
+    captions_other: list[Caption] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    member_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedArticle:
+    meta: ArticleMeta
+    figures: list[FigureCandidate]
+    # figures that have no graphic at all: (fig id or position, label)
+    without_graphic: list[str]
+    notice: str | None = None  # article type of a retraction/correction notice
+
+
+def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
+    """Parse with entity resolution and network off; entity declarations are refused."""
+    if not data.strip():
+        raise StageError("xml_empty", f"empty file: {uri}")
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
+        remove_comments=True,
+    )
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, parser))
+    except etree.XMLSyntaxError as exc:
+        raise StageError("xml_malformed", f"{uri}: {exc}") from None
+    dtd = tree.docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise StageError(
+            "xml_entity_declaration",
+            f"{uri}: the document declares entities in its DTD (expansion or external "
+            "entities are refused)",
+        )
+    return tree
+
+
+def find_articles(tree: etree._ElementTree) -> list[etree._Element]:
+    """`<article>` elements: the root, or the articles of a collection file."""
+    root = tree.getroot()
+    if local(root.tag) == "article":
+        return [root]
+    found = []
+    for el in root.iter():
+        if local(el.tag) != "article":
+            continue
+        parent = el.getparent()
+        while parent is not None and local(parent.tag) != "article":
+            parent = parent.getparent()
+        if parent is None:
+            found.append(el)
+    return found
+
+
+def href_stem(href: str) -> str:
+    """'a/b/pone.0000217.g001.tif' -> 'pone.0000217.g001' (only image extensions stripped)."""
+    name = posixpath.basename(href.strip().replace("\\", "/").rstrip("/"))
+    root, ext = posixpath.splitext(name)
+    return (root if ext.lower() in IMAGE_EXTENSIONS else name).lower()
+
+
+def _lang_of(el: etree._Element) -> str | None:
+    node = el
+    while node is not None:
+        lang = node.get(XML_LANG)
+        if lang:
+            return lang.lower()
+        node = node.getparent()
+    return None
+
+
+def _graphics(el: etree._Element) -> list[etree._Element]:
+    """Block graphics directly in a fig or fig-group, or in its `<alternatives>`."""
+    found = []
+    for child in el:
+        name = local(child.tag)
+        if name == "graphic":
+            found.append(child)
+        elif name == "alternatives":
+            found.extend(c for c in child if local(c.tag) == "graphic")
+    return found
+
+
+_SIZED = re.compile(r"\d+x\d+")
+
+
+def _is_thumbnail(graphic: etree._Element) -> bool:
+    """Thumbnails and sized web renditions (SciELO's `scielo-267x140`) rank last."""
+    href = (graphic.get(XLINK_HREF) or "").lower()
+    use = (graphic.get("specific-use") or "").lower()
+    content = (graphic.get("content-type") or "").lower()
+    return (
+        use in THUMBNAIL_USES
+        or content in THUMBNAIL_USES
+        or bool(_SIZED.search(content))
+        or ".thumbnail" in href
+        or "thumb" in href.rsplit("/", 1)[-1]
+    )
+
+
+def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
+    """Full-size renditions before thumbnails; empty hrefs skipped."""
+    usable = [g for g in graphics if (g.get(XLINK_HREF) or g.get("href") or "").strip()]
+    usable.sort(key=_is_thumbnail)  # stable: document order within each class
+    return [(g.get(XLINK_HREF) or g.get("href")).strip() for g in usable]
+
+
+def _caption_of(fig: etree._Element) -> Caption:
+    label = element_text(first(fig, "label")) or None
+    cap = first(fig, "caption")
+    title = None
+    text = None
+    if cap is not None:
+        title = element_text(first(cap, "title")) or None
+        text = element_text(cap) or None
+    return Caption(_lang_of(fig), label, title, text, fig.get("id"))
+
+
+def _excluded(fig: etree._Element) -> bool:
+    node = fig.getparent()
+    while node is not None:
+        if local(node.tag) in NOT_FIGURE_ANCESTORS:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _prefers(candidate: Caption, current: Caption) -> bool:
+    """English leads; otherwise the first seen stays."""
+    return (candidate.lang or "").startswith("en") and not (current.lang or "").startswith("en")
+
+
+def figure_candidates(article: etree._Element) -> tuple[list[FigureCandidate], list[str]]:
+    figs = [f for f in article.iter() if local(f.tag) == "fig" and not _excluded(f)]
+    by_stem: dict[str, FigureCandidate] = {}
+    ordered: list[FigureCandidate] = []
+    orphans: list[tuple[etree._Element, Caption, str]] = []
+    owner_of: dict[int, FigureCandidate] = {}
+    for position, fig in enumerate(figs, start=1):
+        parent = fig.getparent()
+        in_group = parent is not None and local(parent.tag) == "fig-group"
+        hrefs = ordered_hrefs(_graphics(fig))
+        if not hrefs and in_group:
+            hrefs = ordered_hrefs(_graphics(parent))
+        fig_id = fig.get("id") or (parent.get("id") if in_group and parent.get("id") else None)
+        fig_id = fig_id or f"fig{position}"
+        caption = _caption_of(fig)
+        if not hrefs:
+            orphans.append((fig, caption, fig_id))
+            continue
+        stem = href_stem(hrefs[0])
+        existing = by_stem.get(stem)
+        if existing is None:
+            cand = FigureCandidate(fig_id, position, hrefs, caption, member_ids=[fig_id])
+            by_stem[stem] = cand
+            ordered.append(cand)
+        else:
+            cand = existing
+            cand.member_ids.append(fig_id)
+            if _prefers(caption, cand.caption):
+                cand.captions_other.append(cand.caption)
+                cand.caption = caption
+            else:
+                cand.captions_other.append(caption)
+        owner_of[id(fig)] = cand
+        if fig.get("id"):
+            cand.member_ids.append(fig.get("id"))
+    without_graphic = []
+    for fig, caption, fig_id in orphans:
+        parent = fig.getparent()
+        sibling_owner = None
+        if parent is not None and local(parent.tag) == "fig-group":
+            owners = [owner_of[id(s)] for s in parent if id(s) in owner_of]
+            other_lang = [o for o in owners if o.caption.lang != caption.lang]
+            sibling_owner = (other_lang or owners or [None])[0]
+        if sibling_owner is None:
+            without_graphic.append(fig_id)
+            continue
+        if _prefers(caption, sibling_owner.caption):
+            sibling_owner.captions_other.append(sibling_owner.caption)
+            sibling_owner.caption = caption
+        else:
+            sibling_owner.captions_other.append(caption)
+        sibling_owner.member_ids.append(fig_id)
+    return ordered, without_graphic
+
+
+def fig_mentions(article: etree._Element) -> dict[str, list[str]]:
+    """fig id -> sentences of the body (and sub-article bodies) that cite it."""
+    mentions: dict[str, list[str]] = {}
+    done_paragraphs: set[int] = set()
+    for body in (el for el in article.iter() if local(el.tag) == "body"):
+        for xref in body.iter():
+            if local(xref.tag) != "xref" or xref.get("ref-type") != "fig":
+                continue
+            para = xref.getparent()
+            while para is not None and local(para.tag) not in ("p", "title", "td", "li"):
+                para = para.getparent()
+            if para is None or id(para) in done_paragraphs:
+                continue
+            done_paragraphs.add(id(para))
+            text, marks = text_with_fig_refs(para)
+            spans = sentence_spans(text)
+            for rid_list, offset in marks:
+                span = next(((s, e) for s, e in spans if s <= offset < e), None)
+                if span is None:
+                    continue
+                sentence = squash(text[span[0] : span[1]])[:MAX_MENTION_CHARS]
+                for rid in rid_list.split():
+                    found = mentions.setdefault(rid, [])
+                    if sentence not in found and len(found) < MAX_MENTIONS:
+                        found.append(sentence)
+    return mentions
+
+
+def parse_article(article: etree._Element) -> ParsedArticle:
+    meta = article_meta(article)
+    if (meta.article_type or "").lower() in NOTICE_TYPES:
+        return ParsedArticle(meta, [], [], notice=meta.article_type.lower())
+    figures, without_graphic = figure_candidates(article)
+    if figures:
+        mentions = fig_mentions(article)
+        group_ids = {
+            parent.get("id"): parent
+            for parent in article.iter()
+            if local(parent.tag) == "fig-group" and parent.get("id")
+        }
+        for cand in figures:
+            ids = list(dict.fromkeys(cand.member_ids))
+            for gid, group in group_ids.items():
+                if any(f.get("id") in ids for f in group if f.get("id")):
+                    ids.append(gid)
+            seen: list[str] = []
+            for fid in ids:
+                for sentence in mentions.get(fid, []):
+                    if sentence not in seen:
+                        seen.append(sentence)
+            cand.mentions = seen[:MAX_MENTIONS]
+    return ParsedArticle(meta, figures, without_graphic)
+
+
+def parse_articles(data: bytes, uri: str = "") -> list[ParsedArticle]:
+    tree = parse_xml(data, uri)
+    articles = find_articles(tree)
+    return [parse_article(a) for a in articles]
+
+
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(text: str) -> str:
+    return _KEY_UNSAFE.sub("-", text).strip("-")
+
+
+def article_key(meta: ArticleMeta, fallback: str) -> str:
+    """PMCID, else a slug of the DOI, else the fallback (folder name or file stem)."""
+    if meta.pmcid:
+        return meta.pmcid
+    if meta.doi:
+        return "doi-" + slug(meta.doi.lower())
+    return slug(fallback) or "article"
+
+
+def figure_key(article: str, fig_id: str) -> str:
+    return f"{article}/{slug(fig_id)}"

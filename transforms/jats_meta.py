@@ -1,0 +1,176 @@
+"""Article metadata from JATS front matter: ids, title, journal, year, licence, authors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from transforms.jats_text import element_text, local, squash
+
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+NOTICE_TYPES = frozenset(
+    {"retraction", "correction", "expression-of-concern", "erratum", "retraction-notice"}
+)
+_CC_URL = re.compile(
+    r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d(?:\.\d)?)", re.IGNORECASE
+)
+
+
+@dataclass
+class ArticleMeta:
+    pmcid: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    title: str | None = None
+    journal: str | None = None
+    year: int | None = None
+    article_type: str | None = None
+    language: str | None = None
+    license: str | None = None
+    license_url: str | None = None
+    authors: list[str] = field(default_factory=list)
+    citation: str | None = None
+
+
+def children(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el if local(c.tag) == name]
+
+
+def first(el: etree._Element | None, *path: str) -> etree._Element | None:
+    """First element down a path of local names, or None."""
+    for name in path:
+        if el is None:
+            return None
+        el = next((c for c in el if local(c.tag) == name), None)
+    return el
+
+
+def descendants(el: etree._Element, name: str) -> list[etree._Element]:
+    return [d for d in el.iter() if local(d.tag) == name]
+
+
+def normalise_license(url: str | None, text: str | None) -> str | None:
+    """'https://creativecommons.org/licenses/by-nc/3.0/' -> 'CC BY-NC 3.0'."""
+    for candidate in (url or "", text or ""):
+        m = _CC_URL.search(candidate)
+        if m:
+            kind, code, version = m.group(1).lower(), m.group(2).lower(), m.group(3)
+            if kind == "publicdomain":
+                return f"CC0 {version}" if code == "zero" else f"Public Domain Mark {version}"
+            return f"CC {code.upper()} {version}"
+    lowered = (text or "").lower()
+    if "creative commons" in lowered:
+        if "public domain" in lowered:
+            return "CC0"
+        variants = [("noncommercial", "NC"), ("no derivative", "ND"), ("share alike", "SA")]
+        suffix = "".join(f"-{code}" for words, code in variants if words in lowered)
+        if "attribution" in lowered:
+            return f"CC BY{suffix}"
+    if "public domain" in lowered:
+        return "Public Domain"
+    return None
+
+
+def _license(meta_el: etree._Element | None) -> tuple[str | None, str | None]:
+    perms = first(meta_el, "permissions")
+    if perms is None:
+        return None, None
+    for lic in descendants(perms, "license"):
+        url = lic.get(XLINK_HREF) or lic.get("href")
+        for ref in descendants(lic, "license_ref"):
+            url = url or squash("".join(ref.itertext()))
+        for link in descendants(lic, "ext-link"):
+            href = link.get(XLINK_HREF) or ""
+            if "creativecommons" in href and not url:
+                url = href
+        text = element_text(lic)
+        name = normalise_license(url, text)
+        if name or url:
+            return name, url or None
+    return None, None
+
+
+def _year(meta_el: etree._Element | None) -> int | None:
+    if meta_el is None:
+        return None
+    dates = children(meta_el, "pub-date")
+    order = ("epub", "ppub", "pub", "collection", "epub-ppub", "")
+
+    def rank(d: etree._Element) -> int:
+        kind = d.get("pub-type") or d.get("date-type") or ""
+        return order.index(kind) if kind in order else len(order)
+
+    for date in sorted(dates, key=rank):
+        year = first(date, "year")
+        if year is not None and (year.text or "").strip().isdigit():
+            return int(year.text.strip())
+    return None
+
+
+def _authors(meta_el: etree._Element | None) -> list[str]:
+    authors = []
+    if meta_el is None:
+        return authors
+    for group in children(meta_el, "contrib-group"):
+        for contrib in children(group, "contrib"):
+            if contrib.get("contrib-type", "author") != "author":
+                continue
+            name = first(contrib, "name")
+            if name is not None:
+                given = element_text(first(name, "given-names"))
+                surname = element_text(first(name, "surname"))
+                full = squash(f"{given} {surname}")
+            else:
+                full = element_text(first(contrib, "collab"))
+            if full:
+                authors.append(full)
+    return authors
+
+
+def citation(meta: ArticleMeta) -> str | None:
+    """A short attribution line: CC BY requires one."""
+    if not (meta.title or meta.doi):
+        return None
+    names = meta.authors[:3]
+    who = ", ".join(names) + (" et al." if len(meta.authors) > 3 else "")
+    parts = [who or None, f"({meta.year})" if meta.year else None, meta.title, meta.journal]
+    text = ". ".join(p.rstrip(".") for p in parts if p)
+    if meta.doi:
+        text += f". https://doi.org/{meta.doi}"
+    return text
+
+
+def article_meta(article: etree._Element) -> ArticleMeta:
+    """Metadata of an `<article>` (or `<sub-article>`, from its front-stub)."""
+    front = first(article, "front")
+    meta_el = first(front, "article-meta") if front is not None else first(article, "front-stub")
+    journal_el = first(front, "journal-meta") if front is not None else None
+    meta = ArticleMeta(article_type=article.get("article-type"))
+    lang = article.get(XML_LANG)
+    meta.language = lang.lower() if lang else None
+    if meta_el is not None:
+        for aid in children(meta_el, "article-id"):
+            kind = (aid.get("pub-id-type") or "").lower()
+            value = squash("".join(aid.itertext()))
+            if kind in ("pmc", "pmcid") and value and not meta.pmcid:
+                meta.pmcid = value if value.upper().startswith("PMC") else f"PMC{value}"
+            elif kind == "pmid" and value:
+                meta.pmid = value
+            elif kind == "doi" and value:
+                meta.doi = value
+        meta.title = element_text(first(meta_el, "title-group", "article-title")) or None
+    if journal_el is not None:
+        title = first(journal_el, "journal-title-group", "journal-title")
+        title = title if title is not None else first(journal_el, "journal-title")
+        meta.journal = element_text(title) or None
+        if not meta.journal:
+            ids = children(journal_el, "journal-id")
+            meta.journal = squash("".join(ids[0].itertext())) if ids else None
+    meta.year = _year(meta_el)
+    meta.license, meta.license_url = _license(meta_el)
+    meta.authors = _authors(meta_el)
+    meta.citation = citation(meta)
+    return meta

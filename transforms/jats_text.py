@@ -1,0 +1,190 @@
+"""Readable text from JATS elements: captions with math, mentions with sentence splits."""
+
+from __future__ import annotations
+
+import html.entities
+import re
+
+from lxml import etree
+
+# left out of caption text: eLife source data and other attached files
+SKIP_IN_TEXT = frozenset({"supplementary-material", "media", "object-id", "alt-text", "long-desc"})
+MATH_TAGS = frozenset({"math", "tex-math"})
+SPACED_OPERATORS = frozenset("=<>≤≥≈≠±×→←↔∼~≡∝")
+_WS = re.compile(r"\s+")
+_TEX_PREAMBLE = re.compile(r"\\documentclass.*?\\begin\{document\}|\\end\{document\}", re.S)
+_TEX_WRAPPERS = re.compile(r"\\(?:mathrm|mathit|mathbf|text|textrm|mbox|rm|mathsf|boldsymbol)\s*")
+_TEX_USEPACKAGE = re.compile(r"\\usepackage(\[[^\]]*\])?\{[^}]*\}|\\setlength\{[^}]*\}\{[^}]*\}")
+GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ",
+    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+    "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "pm": "±",
+    "times": "×", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "approx": "≈",
+    "sim": "∼", "infty": "∞", "cdot": "·", "rightarrow": "→", "to": "→", "circ": "°",
+    "prime": "′", "sqrt": "√", "sum": "Σ", "partial": "∂", "nabla": "∇", "langle": "⟨",
+    "rangle": "⟩", "left": "", "right": "", "quad": " ", "qquad": " ",
+}  # fmt: skip
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def local(tag: object) -> str:
+    """Local name of an element tag; '' for comments, PIs and entities."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def squash(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def tex_to_text(tex: str) -> str:
+    tex = _TEX_PREAMBLE.sub(" ", tex)
+    tex = _TEX_USEPACKAGE.sub(" ", tex)
+    tex = tex.replace("$", " ")
+    tex = _TEX_WRAPPERS.sub("", tex)
+    tex = _TEX_COMMAND.sub(lambda m: GREEK.get(m.group(1), m.group(1)), tex)
+    tex = tex.replace("{", "").replace("}", "").replace("\\,", " ").replace("\\ ", " ")
+    return squash(tex)
+
+
+def _group(text: str) -> str:
+    return text if len(text) <= 1 or text.isalnum() else f"({text})"
+
+
+def math_to_text(el: etree._Element) -> str:
+    """MathML rendered as plain readable text: x^2, a/b, √(x), p < 0.05."""
+    name = local(el.tag)
+    kids = [c for c in el if local(c.tag)]
+    if name in ("mi", "mn", "mtext", "ms"):
+        return squash("".join(el.itertext()))
+    if name == "mo":
+        op = squash("".join(el.itertext()))
+        return f" {op} " if op in SPACED_OPERATORS else op
+    if name == "mspace":
+        return " "
+    if name in ("annotation", "annotation-xml"):
+        return ""
+    if name == "semantics":
+        return math_to_text(kids[0]) if kids else ""
+    parts = [math_to_text(c) for c in kids]
+    if name == "msup" and len(parts) == 2:
+        return f"{parts[0]}^{_group(parts[1])}"
+    if name == "msub" and len(parts) == 2:
+        return f"{parts[0]}_{_group(parts[1])}"
+    if name == "msubsup" and len(parts) == 3:
+        return f"{parts[0]}_{_group(parts[1])}^{_group(parts[2])}"
+    if name == "mfrac" and len(parts) == 2:
+        return f"{_group(parts[0])}/{_group(parts[1])}"
+    if name == "msqrt":
+        return f"√({''.join(parts)})"
+    if name == "mroot" and len(parts) == 2:
+        return f"{parts[1]}√({parts[0]})"
+    if name == "mfenced":
+        return f"{el.get('open', '(')}{','.join(parts)}{el.get('close', ')')}"
+    if name in ("mover", "munder", "munderover") and parts:
+        return "".join(parts)
+    if not kids:
+        return squash("".join(el.itertext()))
+    return "".join(parts)
+
+
+def _formula_text(el: etree._Element) -> str:
+    """A formula: MathML first, then TeX, then the alt text of its image."""
+    for choice in ("math", "tex-math", "inline-graphic", "graphic"):
+        for node in el.iter():
+            if local(node.tag) != choice:
+                continue
+            if choice == "math":
+                return squash(math_to_text(node))
+            if choice == "tex-math":
+                return tex_to_text("".join(node.itertext()))
+            return _alt_text(node)
+    return squash("".join(el.itertext()))
+
+
+def _alt_text(el: etree._Element) -> str:
+    for child in el:
+        if local(child.tag) == "alt-text":
+            return squash("".join(child.itertext()))
+    return squash(el.get("alt") or "")
+
+
+def _entity_text(node: etree._Entity) -> str:
+    name = node.name
+    if name.startswith("#"):
+        try:
+            code = int(name[2:], 16) if name[1:2] in "xX" else int(name[1:])
+            return chr(code)
+        except ValueError:
+            return ""
+    return chr(html.entities.name2codepoint[name]) if name in html.entities.name2codepoint else ""
+
+
+def _walk(el: etree._Element, out: list[str], marks: list[tuple[str, int]] | None) -> None:
+    name = local(el.tag)
+    if name in SKIP_IN_TEXT:
+        return
+    if name in ("inline-formula", "disp-formula", "math", "tex-math"):
+        out.append(" " + _formula_text(el) + " " if name == "disp-formula" else _formula_text(el))
+        return
+    if name == "inline-graphic":
+        out.append(_alt_text(el))
+        return
+    if name in ("break", "p", "title", "list-item", "def-item"):
+        out.append(" ")
+    if marks is not None and name == "xref" and el.get("ref-type") == "fig":
+        marks.append((el.get("rid") or "", sum(len(s) for s in out)))
+    if el.text:
+        out.append(el.text)
+    for child in el:
+        if isinstance(child, etree._Entity):
+            out.append(_entity_text(child))
+        elif isinstance(child.tag, str):
+            _walk(child, out, marks)
+        if child.tail:
+            out.append(child.tail)
+    if name in ("p", "title"):
+        out.append(" ")
+
+
+def element_text(el: etree._Element | None) -> str:
+    """Text of an element, with math rendered and attached files left out."""
+    if el is None:
+        return ""
+    out: list[str] = []
+    _walk(el, out, None)
+    return squash("".join(out))
+
+
+def text_with_fig_refs(el: etree._Element) -> tuple[str, list[tuple[str, int]]]:
+    """Raw (unsquashed) text of a paragraph, and (rid, offset) of its figure xrefs."""
+    out: list[str] = []
+    marks: list[tuple[str, int]] = []
+    _walk(el, out, marks)
+    return "".join(out), marks
+
+
+ABBREVIATIONS = frozenset(
+    "fig figs eq eqs ref refs al e.g i.e vs approx no nos ca cf etc resp sp spp suppl "
+    "dr mr ms st vol pp ed eds ext inc ltd co jr sr mol wt min max avg".split()
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+(?=[A-Z0-9(\[\"'])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets; abbreviations like 'Fig.' and 'et al.' do not end one."""
+    spans = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        before = text[start : m.start()].rsplit(None, 1)
+        word = before[-1].lower().rstrip(".") if before else ""
+        if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans

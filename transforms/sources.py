@@ -1,0 +1,94 @@
+"""Article sources: what the extract stage takes as one input unit.
+
+Given a listing of files, group them into units: an XML with the media files of
+its folder (the PMC Cloud per-article layout, or loose XML), a legacy `.tar.gz`
+package, or a PDF that has no XML beside it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+XML_SUFFIXES = (".xml", ".nxml")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+PDF_SUFFIXES = (".pdf",)
+LIST_SUFFIXES = (".txt", ".lst", ".list")
+# XML files in article folders that are package metadata, not articles
+NON_ARTICLE_XML = {"manifest.xml"}
+
+
+@dataclass(frozen=True)
+class ArticleSource:
+    kind: str  # "xml", "targz" or "pdf"
+    uri: str
+    media: tuple[str, ...] = ()  # other files of the article's folder
+    # the folder name stands in as key when the folder holds one article file
+    folder_key: str | None = None
+
+
+def suffix_of(path: str) -> str:
+    lower = path.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    return posixpath.splitext(lower)[1]
+
+
+def parent_of(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[0] if "/" in uri.rstrip("/") else ""
+
+
+def sources_in_folder(folder: str, files: Iterable[str]) -> list[ArticleSource]:
+    """The article sources among the files directly inside one folder."""
+    files = sorted(files)
+    xmls = [
+        f
+        for f in files
+        if suffix_of(f) in XML_SUFFIXES and posixpath.basename(f).lower() not in NON_ARTICLE_XML
+    ]
+    archives = [f for f in files if suffix_of(f) in ARCHIVE_SUFFIXES]
+    pdfs = [f for f in files if suffix_of(f) in PDF_SUFFIXES]
+    media = tuple(
+        f
+        for f in files
+        if suffix_of(f) not in XML_SUFFIXES + ARCHIVE_SUFFIXES + LIST_SUFFIXES
+        and posixpath.basename(f).lower() not in NON_ARTICLE_XML
+    )
+    folder_name = posixpath.basename(folder.rstrip("/")) or None
+    sources = []
+    for xml in xmls:
+        sources.append(
+            ArticleSource(
+                kind="xml",
+                uri=xml,
+                media=media,
+                folder_key=folder_name if len(xmls) == 1 else None,
+            )
+        )
+    sources.extend(ArticleSource(kind="targz", uri=a) for a in archives)
+    if not xmls:
+        sources.extend(ArticleSource(kind="pdf", uri=p, folder_key=None) for p in pdfs)
+    return sources
+
+
+def group_sources(paths: Iterable[str]) -> list[ArticleSource]:
+    """Group a flat listing of files into article sources, folder by folder."""
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        by_folder[parent_of(path)].append(path)
+    sources: list[ArticleSource] = []
+    for folder in sorted(by_folder):
+        sources.extend(sources_in_folder(folder, by_folder[folder]))
+    return sources
+
+
+def parse_file_list(text: str) -> list[str]:
+    """One path or URI a line; blank lines and `#` comments are skipped."""
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
