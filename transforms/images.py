@@ -18,6 +18,8 @@ from PIL import Image
 DEFAULT_MAX_PIXELS = 64_000_000  # about 8000 x 8000
 JPEG_QUALITY = 92
 KEEP_AS_IS = {"JPEG": "jpeg", "PNG": "png"}
+# our own limit, checked from the header before decoding, replaces Pillow's global one
+Image.MAX_IMAGE_PIXELS = None
 
 
 class ImageRejected(Exception):
@@ -66,8 +68,6 @@ def normalise_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Normal
     """Decode, check and normalise one image; raise ImageRejected with a reason."""
     if not data:
         raise ImageRejected("image_empty", "zero-byte image file")
-    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
-        Image.MAX_IMAGE_PIXELS = max_pixels  # our limit, not Pillow's default, decides
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -70,6 +70,12 @@ def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
     """Parse with entity resolution and network off; entity declarations are refused."""
     if not data.strip():
         raise StageError("xml_empty", f"empty file: {uri}")
+    if _declares_entities(data):
+        raise StageError(
+            "xml_entity_declaration",
+            f"{uri}: the document declares entities in its DTD (entity expansion and "
+            "external entities are refused)",
+        )
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -85,12 +91,21 @@ def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
         raise StageError("xml_malformed", f"{uri}: {exc}") from None
     dtd = tree.docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise StageError(
-            "xml_entity_declaration",
-            f"{uri}: the document declares entities in its DTD (expansion or external "
-            "entities are refused)",
-        )
+        raise StageError("xml_entity_declaration", f"{uri}: the DTD declares entities")
     return tree
+
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def _declares_entities(data: bytes) -> bool:
+    """An internal DTD subset with <!ENTITY …> (billion laughs, XXE), looked for before parsing."""
+    doctype = data.find(b"<!DOCTYPE", 0, 65536)
+    if doctype < 0:
+        return False
+    end = data.find(b"]>", doctype)
+    subset = data[doctype : end if end > 0 else doctype + 65536]
+    return bool(_ENTITY_DECL.search(subset))
 
 
 def find_articles(tree: etree._ElementTree) -> list[etree._Element]:
@@ -139,6 +154,7 @@ def _graphics(el: etree._Element) -> list[etree._Element]:
     return found
 
 
+_DOI_LINE = re.compile(r"^DOI:?\s*\S+$", re.IGNORECASE)
 _SIZED = re.compile(r"\d+x\d+")
 
 
@@ -170,7 +186,9 @@ def _caption_of(fig: etree._Element) -> Caption:
     text = None
     if cap is not None:
         title = element_text(first(cap, "title")) or None
-        text = element_text(cap) or None
+        # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text
+        parts = [element_text(child) for child in cap if local(child.tag)]
+        text = squash(" ".join(p for p in parts if p and not _DOI_LINE.match(p))) or None
     return Caption(_lang_of(fig), label, title, text, fig.get("id"))
 
 

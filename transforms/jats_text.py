@@ -180,7 +180,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY.finditer(text):
         before = text[start : m.start()].rsplit(None, 1)
-        word = before[-1].lower().rstrip(".") if before else ""
+        word = before[-1].lower().strip("([{\"'").rstrip(".") if before else ""
         if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
         spans.append((start, m.end()))
