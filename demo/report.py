@@ -1,0 +1,146 @@
+"""`python -m demo.report OUT`: where a run's output is, and its ledger, readably.
+
+One function per section. A stage section takes (stage folder, its stats.json) and
+returns lines; a run section takes OUT. To add one, write the function and put it
+in STAGE_SECTIONS or RUN_SECTIONS. The last lines always say where the shards are.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+# the chain's folders in order; other folders with a stats.json follow, by name
+CHAIN_ORDER = ("figures", "panels", "tagged", "balanced", "deduped", "export")
+MAX_EXAMPLES = 3
+INDENT = "    "
+
+
+def stage_folders(out: Path) -> list[Path]:
+    """The stage folders under OUT that a run finished (they hold a stats.json)."""
+    found = [p.parent for p in sorted(out.glob("*/stats.json"))]
+    rank = {name: i for i, name in enumerate(CHAIN_ORDER)}
+    return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+
+
+def read_stats(folder: Path) -> dict:
+    return json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+
+
+def shards(folder: Path, prefix: str = "data") -> list[Path]:
+    return sorted(folder.glob(f"{prefix}-*.parquet"))
+
+
+def _rows(paths: list[Path]) -> int:
+    return sum(pq.read_metadata(p).num_rows for p in paths)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def header_lines(folder: Path, stats: dict) -> list[str]:
+    return [f"{folder.name}  (stage {stats.get('stage', '?')})  {folder}"]
+
+
+def shard_lines(folder: Path, stats: dict) -> list[str]:
+    data = shards(folder)
+    size = sum(p.stat().st_size for p in data) / 1e6
+    names = ", ".join(p.name for p in data[:MAX_EXAMPLES])
+    more = f", … ({len(data)} in all)" if len(data) > MAX_EXAMPLES else ""
+    return [f"{INDENT}shards   {names}{more}: {_rows(data)} records, {size:.1f} MB"]
+
+
+def ledger_lines(folder: Path, stats: dict) -> list[str]:
+    errors = sum(stats["errors"].values())
+    dropped = sum(stats["dropped"].values())
+    verdict = "adds up" if stats["ledger_ok"] else "DOES NOT ADD UP"
+    return [
+        f"{INDENT}inputs   {stats['in']} in = {stats['in_with_output']} with output"
+        f" + {stats['in_empty']} empty + {errors} errors",
+        f"{INDENT}records  {stats['found']} found = {stats['out']} written + {dropped} dropped"
+        f"   (ledger {verdict})",
+    ]
+
+
+def reason_lines(folder: Path, stats: dict) -> list[str]:
+    lines = []
+    for name, counts in (
+        ("empty", stats.get("in_empty_reasons", {})),
+        ("errors", stats["errors"]),
+        ("dropped", stats["dropped"]),
+    ):
+        if counts:
+            lines.append(f"{INDENT}{name:<8} {_counts(counts)}")
+    return lines
+
+
+def example_lines(folder: Path, stats: dict) -> list[str]:
+    """A few error and drop records as written, so a reason comes with its cause."""
+    lines = []
+    for prefix, what, detail in (
+        ("errors", "error_type", "message"),
+        ("dropped", "reason", "detail"),
+    ):
+        paths = shards(folder, prefix)
+        if not paths:
+            continue
+        rows = pq.read_table(paths[0], columns=["key", what, detail]).to_pylist()
+        for row in rows[:MAX_EXAMPLES]:
+            short = (row[detail] or "").replace("\n", " ")[:100]
+            lines.append(f"{INDENT}  e.g.   {row['key']}: {row[what]}: {short}")
+    return lines
+
+
+def where_lines(folders: list[Path]) -> list[str]:
+    lines = ["Shards (Parquet, one folder per stage):"]
+    for folder in folders:
+        lines.append(f"{INDENT}{folder.name:<9}{folder}/data-*.parquet")
+    return lines
+
+
+StageSection = Callable[[Path, dict], list[str]]
+RunSection = Callable[[Path], list[str]]
+STAGE_SECTIONS: list[StageSection] = [
+    header_lines,
+    shard_lines,
+    ledger_lines,
+    reason_lines,
+    example_lines,
+]
+RUN_SECTIONS: list[RunSection] = []
+
+
+def report(out: Path) -> list[str]:
+    folders = stage_folders(out)
+    if not folders:
+        return [f"no finished stage folder (with stats.json) under {out}"]
+    lines = [f"biomed-curate output under {out}", ""]
+    for folder in folders:
+        stats = read_stats(folder)
+        for section in STAGE_SECTIONS:
+            lines.extend(section(folder, stats))
+        lines.append("")
+    for run_section in RUN_SECTIONS:
+        lines.extend(run_section(out))
+    return lines + where_lines(folders)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python -m demo.report OUT", file=sys.stderr)
+        return 2
+    out = Path(args[0])
+    lines = report(out)
+    print("\n".join(lines))
+    folders = stage_folders(out)
+    return 0 if folders and all(read_stats(f)["ledger_ok"] for f in folders) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
