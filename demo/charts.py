@@ -26,7 +26,7 @@ def _axes(
 ) -> tuple[int, int, int, int]:
     """Draw y axis with ticks and x axis; return the plot box (x0, y0, x1, y1)."""
     small = font(max(9, h // 22))
-    x0, y0, x1, y1 = int(w * 0.18), int(h * 0.1), w - int(w * 0.05), h - int(h * 0.16)
+    x0, y0, x1, y1 = int(w * 0.18), int(h * 0.16), w - int(w * 0.05), h - int(h * 0.16)
     for i in range(ticks + 1):
         y = y1 - (y1 - y0) * i / ticks
         draw.line([(x0 - 4, y), (x0, y)], fill=INK, width=1)

@@ -31,6 +31,8 @@ CHART_KINDS = frozenset(CHARTS)
 # photos with a dark background get white panel letters and a white gap colour
 DARK_KINDS = frozenset({"retina", "phantom"})
 MAX_PANEL_HEIGHT = 260
+# the part of a source image a crop must keep (x0, y0, x1, y1): the one cell in cell.png
+SUBJECT = {"cell": (334, 287, 526, 467)}
 
 
 @cache
@@ -47,12 +49,15 @@ def photo_panel(kind: str, rng: random.Random, w: int, h: int) -> Image.Image:
     sw, sh = src.size
     if kind in ("retina", "phantom"):
         frac = rng.uniform(0.75, 1.0)  # keep the whole disc mostly in view
+    elif kind in SUBJECT:
+        frac = rng.uniform(0.6, 0.95)
     else:
         frac = rng.uniform(0.4, 0.85)
     cw = min(sw, int(sw * frac))
     ch = min(sh, int(cw * h / w))
-    x = rng.randint(0, sw - cw)
-    y = rng.randint(0, sh - ch)
+    x0, y0, x1, y1 = SUBJECT.get(kind, (sw, sh, 0, 0))  # default: no constraint
+    x = _position(rng, x0, x1, cw, sw)
+    y = _position(rng, y0, y1, ch, sh)
     img = src.crop((x, y, x + cw, y + ch)).resize((w, h), Image.Resampling.BICUBIC)
     if rng.random() < 0.5 and kind != "phantom":
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -60,6 +65,13 @@ def photo_panel(kind: str, rng: random.Random, w: int, h: int) -> Image.Image:
     if kind in ("ihc", "cell", "microaneurysms"):
         _scale_bar(img)
     return img
+
+
+def _position(rng: random.Random, lo: int, hi: int, size: int, total: int) -> int:
+    """Start of a crop of `size` within `total` that keeps [lo, hi) in view if it can."""
+    first = max(0, min(hi - size, total - size))
+    last = max(0, min(lo, total - size))
+    return rng.randint(min(first, last), last)
 
 
 def _scale_bar(img: Image.Image) -> None:
