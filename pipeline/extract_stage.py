@@ -8,6 +8,7 @@ from pipeline.sources import read_bytes
 from pipeline.stage_spec import StageSpec
 from transforms.extract import ExtractConfig, Extractor
 from transforms.images import DEFAULT_MAX_PIXELS
+from transforms.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
 from transforms.sources import ArticleSource
 
 
@@ -23,11 +24,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_PIXELS,
         help="decompression-bomb guard: larger images are dropped (default %(default)s)",
     )
+    parser.add_argument(
+        "--pdf-dpi",
+        type=int,
+        default=DEFAULT_DPI,
+        help="resolution for rendering PDF figure regions (default %(default)s)",
+    )
+    parser.add_argument(
+        "--pdf-timeout",
+        type=float,
+        default=120.0,
+        help="seconds per PDF, in a child process; 0: in-process (default %(default)s)",
+    )
+    parser.add_argument(
+        "--pdf-max-pages",
+        type=int,
+        default=DEFAULT_MAX_PAGES,
+        help="longer PDFs are error records (default %(default)s)",
+    )
 
 
 def make_config(args: argparse.Namespace) -> ExtractConfig:
     return ExtractConfig(
-        keep_missing_images=args.keep_missing_images, max_image_pixels=args.max_image_pixels
+        keep_missing_images=args.keep_missing_images,
+        max_image_pixels=args.max_image_pixels,
+        pdf_dpi=args.pdf_dpi,
+        pdf_timeout_s=args.pdf_timeout,
+        pdf_max_pages=args.pdf_max_pages,
     )
 
 

@@ -19,6 +19,8 @@ from transforms.jats_meta import ArticleMeta
 from transforms.ledger import Drop, StageError, UnitResult
 from transforms.media import MediaIndex
 from transforms.packages import read_package
+from transforms.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
+from transforms.pdf_records import PdfFallback, pdf_unit
 from transforms.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
 
 MAX_XML_BYTES = 256 * 1024 * 1024
@@ -33,6 +35,14 @@ class ExtractConfig:
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     max_xml_bytes: int = MAX_XML_BYTES
     max_package_bytes: int = MAX_PACKAGE_BYTES
+    pdf_dpi: int = DEFAULT_DPI
+    pdf_timeout_s: float = 120.0
+    pdf_max_pages: int = DEFAULT_MAX_PAGES
+
+    def pdf_config(self) -> PdfConfig:
+        return PdfConfig(
+            self.pdf_dpi, self.pdf_timeout_s, self.pdf_max_pages, self.max_image_pixels
+        )
 
 
 def read_local(uri: str, limit: int) -> bytes:
@@ -84,6 +94,11 @@ class Extractor:
             return self._from_xml(data, source.uri, media, fallback, self._read_media)
         if source.kind == "targz":
             return self._from_package(source)
+        if source.kind == "pdf":
+            data = self.read(source.uri, self.config.max_package_bytes)
+            return pdf_unit(
+                data, source.uri, self.config.pdf_config(), self.config.keep_missing_images
+            )
         raise StageError("unsupported_source", f"{source.uri}: no extractor for {source.kind!r}")
 
     def _read_media(self, uri: str) -> bytes:
@@ -148,6 +163,7 @@ class Extractor:
         result: UnitResult,
     ) -> None:
         meta = _meta_fields(parsed.meta)
+        pdf = PdfFallback(media, uri, read_media, self.config.pdf_config())
         seen: set[str] = set()
         for fig_id in parsed.without_graphic:
             result.drops.append(Drop(figure_key(akey, fig_id), "no_graphic", uri))
@@ -156,7 +172,7 @@ class Extractor:
             while key in seen:
                 key += "-dup"
             seen.add(key)
-            record = self._figure_record(cand, key, meta, uri, media, read_media)
+            record = self._figure_record(cand, key, meta, uri, media, read_media, pdf)
             if isinstance(record, Drop):
                 result.drops.append(record)
             else:
@@ -170,6 +186,7 @@ class Extractor:
         uri: str,
         media: MediaIndex,
         read_media: Callable[[str], bytes],
+        pdf: PdfFallback,
     ) -> dict | Drop:
         path = next((p for p in (media.resolve(h) for h in cand.hrefs) if p), None)
         fields = dict(
@@ -187,8 +204,11 @@ class Extractor:
             **meta,
         )
         if path is None:
+            filled = pdf.fill(fields, cand.caption.label)
+            if isinstance(filled, dict):
+                return new_record(FIGURE_SCHEMA, **filled)
             if not self.config.keep_missing_images:
-                return Drop(key, "image_missing", uri, cand.hrefs[0])
+                return Drop(key, "image_missing", uri, f"{cand.hrefs[0]}; {filled}")
             return new_record(FIGURE_SCHEMA, image_status="missing", **fields)
         try:
             image = normalise_image(read_media(path), self.config.max_image_pixels)
