@@ -7,6 +7,7 @@ ones, so a typo fails where it is made rather than in the Parquet writer.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pyarrow as pa
@@ -120,12 +121,20 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+@functools.cache
+def field_names(schema: pa.Schema) -> tuple[str, ...]:
+    return tuple(schema.names)
+
+
 def new_record(schema: pa.Schema, **values: Any) -> dict[str, Any]:
     """A record dict with every field of `schema`; unknown names raise KeyError."""
-    unknown = set(values) - set(schema.names)
-    if unknown:
+    names = field_names(schema)
+    record = dict.fromkeys(names)
+    record.update(values)
+    if len(record) != len(names):
+        unknown = set(values) - set(names)
         raise KeyError(f"fields not in schema: {sorted(unknown)}")
-    return {name: values.get(name) for name in schema.names}
+    return record
 
 
 def check_record(schema: pa.Schema, record: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,10 +49,9 @@ class ExtractConfig:
 def read_local(uri: str, limit: int) -> bytes:
     """Read a local file, refusing one larger than `limit` bytes."""
     with open(uri, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise StageError("file_too_large", f"{uri}: larger than {limit} bytes")
-    return data
+        if os.fstat(handle.fileno()).st_size > limit:
+            raise StageError("file_too_large", f"{uri}: larger than {limit} bytes")
+        return handle.read()
 
 
 def _stem(uri: str) -> str:

@@ -25,14 +25,13 @@ from transforms.jats_meta import (
     article_meta,
     first,
 )
-from transforms.jats_text import element_text, local, sentence_spans, squash, text_with_fig_refs
+from transforms.jats_text import element_text, local, sentences_at, text_with_fig_refs
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .png .tif .tiff .gif .bmp .eps .svg .webp .jp2 .pdf .ps".split()
 )
 THUMBNAIL_USES = frozenset({"thumbnail", "thumb", "web-thumbnail", "icon"})
-NOT_FIGURE_ANCESTORS = frozenset({"table-wrap", "supplementary-material", "table"})
 MAX_MENTIONS = 20
 MAX_MENTION_CHARS = 1000
 
@@ -89,6 +88,9 @@ def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
         tree = etree.ElementTree(etree.fromstring(data, parser))
     except etree.XMLSyntaxError as exc:
         raise StageError("xml_malformed", f"{uri}: {exc}") from None
+    root = tree.getroot()
+    if isinstance(root.tag, str) and root.tag.startswith("{") and not root.tag.startswith(MATHML):
+        _strip_namespaces(root)
     dtd = tree.docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise StageError("xml_entity_declaration", f"{uri}: the DTD declares entities")
@@ -103,9 +105,23 @@ def _declares_entities(data: bytes) -> bool:
     doctype = data.find(b"<!DOCTYPE", 0, 65536)
     if doctype < 0:
         return False
-    end = data.find(b"]>", doctype)
-    subset = data[doctype : end if end > 0 else doctype + 65536]
-    return bool(_ENTITY_DECL.search(subset))
+    close = data.find(b">", doctype)
+    bracket = data.find(b"[", doctype, close if close > 0 else None)
+    if bracket < 0:
+        return False  # no internal subset: only a public/system DTD id, never loaded
+    end = data.find(b"]>", bracket)
+    return bool(_ENTITY_DECL.search(data, bracket, end if end > 0 else len(data)))
+
+
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
+
+
+def _strip_namespaces(root: etree._Element) -> None:
+    """JATS in a default namespace: bare names, so the rules' paths match. MathML stays."""
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag.startswith("{") and not tag.startswith(MATHML):
+            el.tag = tag.rsplit("}", 1)[1]
 
 
 def find_articles(tree: etree._ElementTree) -> list[etree._Element]:
@@ -114,9 +130,7 @@ def find_articles(tree: etree._ElementTree) -> list[etree._Element]:
     if local(root.tag) == "article":
         return [root]
     found = []
-    for el in root.iter():
-        if local(el.tag) != "article":
-            continue
+    for el in root.iter("article"):
         parent = el.getparent()
         while parent is not None and local(parent.tag) != "article":
             parent = parent.getparent()
@@ -185,20 +199,16 @@ def _caption_of(fig: etree._Element) -> Caption:
     title = None
     text = None
     if cap is not None:
-        title = element_text(first(cap, "title")) or None
+        kids = [child for child in cap if local(child.tag)]
+        parts = [element_text(child) for child in kids]
+        if kids and local(kids[0].tag) == "title":
+            title = parts[0] or None
         # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text
-        parts = [element_text(child) for child in cap if local(child.tag)]
-        text = squash(" ".join(p for p in parts if p and not _DOI_LINE.match(p))) or None
+        text = " ".join(p for p in parts if p and not _DOI_LINE.match(p)) or None
     return Caption(_lang_of(fig), label, title, text, fig.get("id"))
 
 
-def _excluded(fig: etree._Element) -> bool:
-    node = fig.getparent()
-    while node is not None:
-        if local(node.tag) in NOT_FIGURE_ANCESTORS:
-            return True
-        node = node.getparent()
-    return False
+NOT_FIGURE_ANCESTORS = ("table-wrap", "table", "supplementary-material")
 
 
 def _prefers(candidate: Caption, current: Caption) -> bool:
@@ -206,8 +216,31 @@ def _prefers(candidate: Caption, current: Caption) -> bool:
     return (candidate.lang or "").startswith("en") and not (current.lang or "").startswith("en")
 
 
-def figure_candidates(article: etree._Element) -> tuple[list[FigureCandidate], list[str]]:
-    figs = [f for f in article.iter() if local(f.tag) == "fig" and not _excluded(f)]
+@dataclass
+class ArticleParts:
+    """What the rules need, gathered in one walk of the tree."""
+
+    figs: list[etree._Element] = field(default_factory=list)
+    groups: list[etree._Element] = field(default_factory=list)
+    fig_xrefs: list[etree._Element] = field(default_factory=list)
+
+
+def article_parts(article: etree._Element) -> ArticleParts:
+    parts = ArticleParts()
+    for el in article.iter("fig", "fig-group", "xref"):
+        tag = el.tag
+        if tag == "xref":
+            if el.get("ref-type") == "fig":
+                parts.fig_xrefs.append(el)
+        elif tag == "fig":
+            if next(el.iterancestors(*NOT_FIGURE_ANCESTORS), None) is None:
+                parts.figs.append(el)
+        else:
+            parts.groups.append(el)
+    return parts
+
+
+def figure_candidates(figs: list[etree._Element]) -> tuple[list[FigureCandidate], list[str]]:
     by_stem: dict[str, FigureCandidate] = {}
     ordered: list[FigureCandidate] = []
     orphans: list[tuple[etree._Element, Caption, str]] = []
@@ -261,31 +294,28 @@ def figure_candidates(article: etree._Element) -> tuple[list[FigureCandidate], l
     return ordered, without_graphic
 
 
-def fig_mentions(article: etree._Element) -> dict[str, list[str]]:
+PARAGRAPHS = ("p", "title", "td", "li")
+
+
+def fig_mentions(fig_xrefs: list[etree._Element]) -> dict[str, list[str]]:
     """fig id -> sentences of the body (and sub-article bodies) that cite it."""
     mentions: dict[str, list[str]] = {}
-    done_paragraphs: set[int] = set()
-    for body in (el for el in article.iter() if local(el.tag) == "body"):
-        for xref in body.iter():
-            if local(xref.tag) != "xref" or xref.get("ref-type") != "fig":
-                continue
-            para = xref.getparent()
-            while para is not None and local(para.tag) not in ("p", "title", "td", "li"):
-                para = para.getparent()
-            if para is None or id(para) in done_paragraphs:
-                continue
-            done_paragraphs.add(id(para))
-            text, marks = text_with_fig_refs(para)
-            spans = sentence_spans(text)
-            for rid_list, offset in marks:
-                span = next(((s, e) for s, e in spans if s <= offset < e), None)
-                if span is None:
-                    continue
-                sentence = squash(text[span[0] : span[1]])[:MAX_MENTION_CHARS]
-                for rid in rid_list.split():
-                    found = mentions.setdefault(rid, [])
-                    if sentence not in found and len(found) < MAX_MENTIONS:
-                        found.append(sentence)
+    done_paragraphs: set[etree._Element] = set()
+    for xref in fig_xrefs:
+        para = next(xref.iterancestors(*PARAGRAPHS), None)
+        if para is None or para in done_paragraphs:
+            continue
+        done_paragraphs.add(para)
+        if next(para.iterancestors("body"), None) is None:
+            continue  # captions and back matter cite figures too: not mentions
+        text, marks = text_with_fig_refs(para)
+        sentences = sentences_at(text, [offset for _, offset in marks])
+        for (rid_list, _), sentence in zip(marks, sentences, strict=True):
+            sentence = sentence[:MAX_MENTION_CHARS]
+            for rid in rid_list.split():
+                found = mentions.setdefault(rid, [])
+                if sentence not in found and len(found) < MAX_MENTIONS:
+                    found.append(sentence)
     return mentions
 
 
@@ -293,14 +323,11 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     meta = article_meta(article)
     if (meta.article_type or "").lower() in NOTICE_TYPES:
         return ParsedArticle(meta, [], [], notice=meta.article_type.lower())
-    figures, without_graphic = figure_candidates(article)
+    parts = article_parts(article)
+    figures, without_graphic = figure_candidates(parts.figs)
     if figures:
-        mentions = fig_mentions(article)
-        group_ids = {
-            parent.get("id"): parent
-            for parent in article.iter()
-            if local(parent.tag) == "fig-group" and parent.get("id")
-        }
+        mentions = fig_mentions(parts.fig_xrefs)
+        group_ids = {group.get("id"): group for group in parts.groups if group.get("id")}
         for cand in figures:
             ids = list(dict.fromkeys(cand.member_ids))
             for gid, group in group_ids.items():

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from transforms.jats_text import element_text, local, squash
+from transforms.jats_text import element_text, squash
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -35,21 +35,26 @@ class ArticleMeta:
     citation: str | None = None
 
 
+# JATS elements are un-namespaced (parse_xml strips a default namespace), so plain
+# ElementPath lookups, which run in C, find them.
+
+
 def children(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if local(c.tag) == name]
+    return el.findall(name)
 
 
 def first(el: etree._Element | None, *path: str) -> etree._Element | None:
-    """First element down a path of local names, or None."""
-    for name in path:
-        if el is None:
-            return None
-        el = next((c for c in el if local(c.tag) == name), None)
-    return el
+    """First element down a path of child names, or None."""
+    return None if el is None else el.find("/".join(path))
 
 
 def descendants(el: etree._Element, name: str) -> list[etree._Element]:
-    return [d for d in el.iter() if local(d.tag) == name]
+    return list(el.iter(name, "{*}" + name))
+
+
+def plain_text(el: etree._Element | None) -> str:
+    """Text of a small element without math (names, ids, years)."""
+    return "" if el is None else squash("".join(el.itertext()))
 
 
 def normalise_license(url: str | None, text: str | None) -> str | None:
@@ -120,11 +125,11 @@ def _authors(meta_el: etree._Element | None) -> list[str]:
                 continue
             name = first(contrib, "name")
             if name is not None:
-                given = element_text(first(name, "given-names"))
-                surname = element_text(first(name, "surname"))
-                full = squash(f"{given} {surname}")
+                full = squash(
+                    f"{plain_text(name.find('given-names'))} {plain_text(name.find('surname'))}"
+                )
             else:
-                full = element_text(first(contrib, "collab"))
+                full = plain_text(contrib.find("collab"))
             if full:
                 authors.append(full)
     return authors

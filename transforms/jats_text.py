@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html.entities
 import re
 
@@ -11,7 +12,6 @@ from lxml import etree
 SKIP_IN_TEXT = frozenset({"supplementary-material", "media", "object-id", "alt-text", "long-desc"})
 MATH_TAGS = frozenset({"math", "tex-math"})
 SPACED_OPERATORS = frozenset("=<>≤≥≈≠±×→←↔∼~≡∝")
-_WS = re.compile(r"\s+")
 _TEX_PREAMBLE = re.compile(r"\\documentclass.*?\\begin\{document\}|\\end\{document\}", re.S)
 _TEX_WRAPPERS = re.compile(r"\\(?:mathrm|mathit|mathbf|text|textrm|mbox|rm|mathsf|boldsymbol)\s*")
 _TEX_USEPACKAGE = re.compile(r"\\usepackage(\[[^\]]*\])?\{[^}]*\}|\\setlength\{[^}]*\}\{[^}]*\}")
@@ -31,13 +31,13 @@ _TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
 
 def local(tag: object) -> str:
     """Local name of an element tag; '' for comments, PIs and entities."""
-    if not isinstance(tag, str):
+    if type(tag) is not str:
         return ""
-    return tag.rsplit("}", 1)[-1]
+    return tag if tag[0] != "{" else tag.rsplit("}", 1)[-1]
 
 
 def squash(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def tex_to_text(tex: str) -> str:
@@ -123,48 +123,81 @@ def _entity_text(node: etree._Entity) -> str:
     return chr(html.entities.name2codepoint[name]) if name in html.entities.name2codepoint else ""
 
 
-def _walk(el: etree._Element, out: list[str], marks: list[tuple[str, int]] | None) -> None:
+FORMULAS = frozenset({"inline-formula", "disp-formula", "math", "tex-math"})
+SPACE_AROUND = frozenset({"break", "p", "title", "list-item", "def-item"})
+SPECIAL = SKIP_IN_TEXT | FORMULAS | SPACE_AROUND | {"inline-graphic"}
+
+
+def _walk(el: etree._Element, out: list[str]) -> None:
     name = local(el.tag)
-    if name in SKIP_IN_TEXT:
-        return
-    if name in ("inline-formula", "disp-formula", "math", "tex-math"):
-        out.append(" " + _formula_text(el) + " " if name == "disp-formula" else _formula_text(el))
-        return
-    if name == "inline-graphic":
-        out.append(_alt_text(el))
-        return
-    if name in ("break", "p", "title", "list-item", "def-item"):
-        out.append(" ")
-    if marks is not None and name == "xref" and el.get("ref-type") == "fig":
-        marks.append((el.get("rid") or "", sum(len(s) for s in out)))
+    if name in SPECIAL:
+        if name in SKIP_IN_TEXT:
+            return
+        if name in FORMULAS:
+            text = _formula_text(el)
+            out.append(f" {text} " if name == "disp-formula" else text)
+            return
+        if name == "inline-graphic":
+            out.append(_alt_text(el))
+            return
+        if name in SPACE_AROUND:
+            out.append(" ")
     if el.text:
         out.append(el.text)
     for child in el:
-        if isinstance(child, etree._Entity):
+        tag = child.tag
+        if type(tag) is str:
+            if len(child) == 0 and local(tag) not in SPECIAL:
+                if child.text:
+                    out.append(child.text)  # leaf fast path: most inline markup
+            else:
+                _walk(child, out)
+        elif isinstance(child, etree._Entity):
             out.append(_entity_text(child))
-        elif isinstance(child.tag, str):
-            _walk(child, out, marks)
         if child.tail:
             out.append(child.tail)
-    if name in ("p", "title"):
+    if name in SPACE_AROUND:
         out.append(" ")
+
+
+# below an element, these need the Python walk; anything else is plain text for libxml2
+_WALK_TAGS = tuple(sorted(SKIP_IN_TEXT | FORMULAS | SPACE_AROUND | {"inline-graphic", "{*}math"}))
+
+
+def _needs_walk(el: etree._Element) -> bool:
+    return any(node is not el for node in el.iter(*_WALK_TAGS))
 
 
 def element_text(el: etree._Element | None) -> str:
     """Text of an element, with math rendered and attached files left out."""
     if el is None:
         return ""
+    if not _needs_walk(el):
+        return squash(etree.tostring(el, method="text", encoding=str, with_tail=False))
     out: list[str] = []
-    _walk(el, out, None)
+    _walk(el, out)
     return squash("".join(out))
 
 
+MARK = "\ue000"  # private-use character: never in real text
+
+
 def text_with_fig_refs(el: etree._Element) -> tuple[str, list[tuple[str, int]]]:
-    """Raw (unsquashed) text of a paragraph, and (rid, offset) of its figure xrefs."""
-    out: list[str] = []
-    marks: list[tuple[str, int]] = []
-    _walk(el, out, marks)
-    return "".join(out), marks
+    """Raw text of a paragraph (libxml2's text serialisation) and (rid, offset) of its
+    figure xrefs, found by marking each xref's text in place and then removing the marks."""
+    xrefs = [x for x in el.iter("xref") if x.get("ref-type") == "fig"]
+    for xref in xrefs:
+        xref.text = MARK + (xref.text or "")
+    text = etree.tostring(el, method="text", encoding=str, with_tail=False)
+    for xref in xrefs:
+        xref.text = xref.text[1:] or None
+    pieces = text.split(MARK)
+    marks = []
+    offset = 0
+    for xref, piece in zip(xrefs, pieces[:-1], strict=False):
+        offset += len(piece)
+        marks.append((xref.get("rid") or "", offset))
+    return "".join(pieces), marks
 
 
 ABBREVIATIONS = frozenset(
@@ -174,17 +207,37 @@ ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+(?=[A-Z0-9(\[\"'])")
 
 
+def _real_boundary(text: str, match: re.Match) -> bool:
+    """A sentence ends here unless the word before the stop is an abbreviation or initial."""
+    stop = match.start()
+    cut = max(text.rfind(" ", 0, stop), text.rfind("\n", 0, stop))
+    word = text[cut + 1 : stop].lower().lstrip("([{\"'").rstrip(".")
+    return not (word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets; abbreviations like 'Fig.' and 'et al.' do not end one."""
-    spans = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        before = text[start : m.start()].rsplit(None, 1)
-        word = before[-1].lower().strip("([{\"'").rstrip(".") if before else ""
-        if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-            continue
-        spans.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
+    ends = [m.end() for m in _BOUNDARY.finditer(text) if _real_boundary(text, m)]
+    starts = [0, *ends]
+    if not ends or ends[-1] < len(text):
+        ends.append(len(text))
+    return list(zip(starts, ends, strict=False))
+
+
+def sentences_at(text: str, offsets: list[int]) -> list[str]:
+    """The sentence around each offset, checking only the boundaries next to it."""
+    matches = list(_BOUNDARY.finditer(text))
+    stops = [m.end() for m in matches]
+    found = []
+    for offset in offsets:
+        i = bisect.bisect_right(stops, offset)
+        j = i - 1
+        while j >= 0 and not _real_boundary(text, matches[j]):
+            j -= 1
+        k = i
+        while k < len(matches) and not _real_boundary(text, matches[k]):
+            k += 1
+        start = stops[j] if j >= 0 else 0
+        end = stops[k] if k < len(matches) else len(text)
+        found.append(squash(text[start:end]))
+    return found
