@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.extract_stage import EXTRACT
+from pipeline.segment_stage import SEGMENT
 from pipeline.stage_spec import StageSpec
 
-STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT,)}
+STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT, SEGMENT)}

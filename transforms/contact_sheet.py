@@ -1,0 +1,61 @@
+"""Contact sheets: figures with their panel boxes and labels drawn on, for checking by eye."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont
+
+COLOURS = [
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (0, 160, 160),
+]
+
+
+@dataclass(frozen=True)
+class SheetItem:
+    title: str
+    image: Image.Image
+    boxes: Sequence[tuple[int, int, int, int]]
+    labels: Sequence[str | None]
+    # optional reference boxes (ground truth), drawn dashed-thin in grey
+    reference: Sequence[tuple[int, int, int, int]] = ()
+
+
+def draw_panels(item: SheetItem, thumb: int) -> Image.Image:
+    """The figure scaled to fit `thumb` x `thumb`, boxes and labels drawn over it."""
+    img = item.image.convert("RGB")
+    scale = min(1.0, thumb / max(img.size))
+    img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(12, thumb // 30))
+    for box in item.reference:
+        draw.rectangle([round(v * scale) for v in box], outline=(128, 128, 128), width=1)
+    for index, (box, label) in enumerate(zip(item.boxes, item.labels, strict=True)):
+        colour = COLOURS[index % len(COLOURS)]
+        x0, y0, x1, y1 = (round(v * scale) for v in box)
+        draw.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=colour, width=3)
+        tag = f"{index}:{label}" if label else str(index)
+        tx, ty, tx1, ty1 = draw.textbbox((x0 + 4, y0 + 4), tag, font=font)
+        draw.rectangle([tx - 2, ty - 2, tx1 + 2, ty1 + 2], fill=colour)
+        draw.text((x0 + 4, y0 + 4), tag, fill=(255, 255, 255), font=font)
+    return img
+
+
+def contact_sheet(items: Sequence[SheetItem], columns: int = 3, thumb: int = 420) -> Image.Image:
+    """All items in a grid, each with its title under it."""
+    font = ImageFont.load_default(size=14)
+    cell_w, cell_h = thumb + 16, thumb + 40
+    rows = max(1, -(-len(items) // columns))
+    sheet = Image.new("RGB", (columns * cell_w, rows * cell_h), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for index, item in enumerate(items):
+        x, y = (index % columns) * cell_w + 8, (index // columns) * cell_h + 8
+        sheet.paste(draw_panels(item, thumb), (x, y))
+        draw.text((x, y + thumb + 6), item.title[:60], fill=(0, 0, 0), font=font)
+    return sheet

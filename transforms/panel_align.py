@@ -1,0 +1,90 @@
+"""Give each panel its sub-caption: by label identity, reading order, or position words.
+
+`align_status` says how each panel got its text:
+- "label": the letter read on the panel names a caption part;
+- "order": panels and caption labels (or parts) are as many, matched in reading order;
+- "position": "Left: …", "Top row: …" matched to the panel's place in the layout;
+- "unmarked": the caption names no panels, so every panel gets the whole caption;
+- "unaligned": panels and caption could not be matched; the panel gets the whole caption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.panels import Box
+from transforms.subcaptions import CaptionSplit
+
+
+@dataclass(frozen=True)
+class Alignment:
+    label: str | None
+    subcaption: str | None
+    preamble: str | None
+    status: str
+
+
+def _rows(boxes: list[Box]) -> list[tuple[int, int, int, int]]:
+    """(row, rows, column, columns) of each box, boxes being in reading order."""
+    rows: list[list[int]] = []
+    for index, box in enumerate(boxes):
+        centre = (box[1] + box[3]) / 2
+        if rows and boxes[rows[-1][0]][1] <= centre <= boxes[rows[-1][0]][3]:
+            rows[-1].append(index)
+        else:
+            rows.append([index])
+    place = [(0, 0, 0, 0)] * len(boxes)
+    for r, row in enumerate(rows):
+        for c, index in enumerate(row):
+            place[index] = (r, len(rows), c, len(row))
+    return place
+
+
+def _matches(word: str, place: tuple[int, int, int, int]) -> bool:
+    row, rows, col, cols = place
+    checks = {
+        "top": row == 0 and rows > 1,
+        "upper": row == 0 and rows > 1,
+        "bottom": row == rows - 1 and rows > 1,
+        "lower": row == rows - 1 and rows > 1,
+        "left": col == 0 and cols > 1,
+        "right": col == cols - 1 and cols > 1,
+        "middle": 0 < row < rows - 1 or 0 < col < cols - 1,
+        "centre": 0 < row < rows - 1 or 0 < col < cols - 1,
+        "center": 0 < row < rows - 1 or 0 < col < cols - 1,
+    }
+    return all(checks.get(w, False) for w in word.split())
+
+
+def align(
+    caption: str | None, split: CaptionSplit, labels: list[str | None], boxes: list[Box]
+) -> list[Alignment]:
+    """One Alignment per panel (panels in reading order, `labels` as read on them)."""
+    n = len(boxes)
+    preamble = split.preamble or None
+    if not split.parts:
+        return [Alignment(lab, caption, None, "unmarked") for lab in labels]
+    out: list[Alignment | None] = [None] * n
+    used: set[str] = set()
+    for i, lab in enumerate(labels):
+        text = split.text_for(lab) if lab else None
+        if text is not None:
+            out[i] = Alignment(lab, text, preamble, "label")
+            used.add(lab.lower())
+    rest = [i for i in range(n) if out[i] is None]
+    if split.style == "position" and rest:
+        places = _rows(boxes)
+        for i in rest:
+            texts = [p.text for p in split.parts if _matches(p.labels[0], places[i])]
+            if texts:
+                out[i] = Alignment(labels[i], " ".join(texts), preamble, "position")
+    elif rest:
+        free = [lab for lab in split.labels if lab.lower() not in used]
+        parts = [p for p in split.parts if not used & {x.lower() for x in p.labels}]
+        if len(free) == len(rest):
+            for i, lab in zip(rest, free, strict=True):
+                out[i] = Alignment(lab, split.text_for(lab), preamble, "order")
+        elif len(parts) == len(rest):
+            for i, part in zip(rest, parts, strict=True):
+                out[i] = Alignment(",".join(part.labels), part.text, preamble, "order")
+    return [a or Alignment(labels[i], caption, None, "unaligned") for i, a in enumerate(out)]

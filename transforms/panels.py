@@ -1,0 +1,405 @@
+"""Split a compound figure into panel boxes with classical image analysis (no model).
+
+1. Work on a grey copy whose longest side is at most `work_side`.
+2. Recursive XY-cut. A region is cut along rows (or columns) of one uniform colour across
+   it: whitespace, black gutters, separator lines and panel borders. Where panels touch,
+   it is cut along a straight step edge that runs across nearly all of it; where the
+   layout is not a guillotine one, its connected blocks are taken apart.
+3. A region stays cut only if two or more of its pieces are panel-sized; the small ones
+   (text lines, axis titles, legends, letters) join their nearest panel-sized sibling.
+4. Panel letters are read at the corners. When two or more panels carry letters, an
+   unlettered block joins the lettered panel above or left of it: one label, one panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from transforms.panel_labels import find_label
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    work_side: int = 800  # longest side of the analysis image
+    uniform_tol: int = 28  # grey range of a separator row or column
+    edge_tol: int = 40  # grey step of a touching-panel edge
+    edge_frac: float = 0.93  # share of a row that must step for an edge cut
+    min_side: float = 0.1  # a panel spans at least this share of the figure's width/height
+    min_area: float = 0.02  # ... and this share of its area
+    min_ink: float = 0.02  # ... and this share of its pixels differ from the background
+    max_depth: int = 8
+
+
+@dataclass(frozen=True)
+class Panel:
+    bbox: Box
+    label: str | None = None
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    panels: tuple[Panel, ...]
+    method: str  # "single" or "xycut" / "xycut+labels"
+    score: float
+
+    @property
+    def is_compound(self) -> bool:
+        return len(self.panels) > 1
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = area(a) + area(b) - inter
+    return inter / union if union else 0.0
+
+
+def area(box: Box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
+def union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def gap(a: Box, b: Box) -> int:
+    """Chebyshev gap between two boxes (0 when they touch or overlap)."""
+    dx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
+    return max(dx, dy)
+
+
+def scale_box(box: Box, factor: float, width: int, height: int) -> Box:
+    """A work-image box in the parent's pixels, clamped to the image."""
+    x0, y0, x1, y1 = (round(v * factor) for v in box)
+    return (max(0, x0), max(0, y0), min(width, x1), min(height, y1))
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True."""
+    padded = np.concatenate(([False], flags, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+class _Segmenter:
+    def __init__(self, gray: np.ndarray, config: SegmentConfig) -> None:
+        self.g = gray.astype(np.int16)
+        self.cfg = config
+        h, w = gray.shape
+        self.h, self.w = h, w
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        self.bg = int(np.bincount(border // 8 * 8).argmax()) + 4
+        self.ink = np.abs(self.g - self.bg) > config.uniform_tol
+
+    def panel_sized(self, box: Box) -> bool:
+        x0, y0, x1, y1 = box
+        bw, bh = x1 - x0, y1 - y0
+        c = self.cfg
+        if bw < max(12, c.min_side * self.w) or bh < max(12, c.min_side * self.h):
+            return False
+        if bw * bh < c.min_area * self.w * self.h:
+            return False
+        return float(self.ink[y0:y1, x0:x1].mean()) >= c.min_ink
+
+    def trim(self, box: Box) -> Box | None:
+        """Shrink to the content: drop background rows and columns, and uniform lines
+        (frame rules, page borders) at the edges."""
+        x0, y0, x1, y1 = box
+        sub = self.ink[y0:y1, x0:x1]
+        rows, cols = np.flatnonzero(sub.any(1)), np.flatnonzero(sub.any(0))
+        if rows.size == 0:
+            return None
+        x0, y0, x1, y1 = (
+            x0 + int(cols[0]),
+            y0 + int(rows[0]),
+            x0 + int(cols[-1]) + 1,
+            y0 + int(rows[-1]) + 1,
+        )
+        g, tol = self.g[y0:y1, x0:x1], self.cfg.uniform_tol
+        flat_rows = np.flatnonzero((g.max(1) - g.min(1)) > tol)
+        flat_cols = np.flatnonzero((g.max(0) - g.min(0)) > tol)
+        if flat_rows.size == 0 or flat_cols.size == 0:
+            return (x0, y0, x1, y1)
+        return (
+            x0 + int(flat_cols[0]),
+            y0 + int(flat_rows[0]),
+            x0 + int(flat_cols[-1]) + 1,
+            y0 + int(flat_rows[-1]) + 1,
+        )
+
+    def _separators(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
+        """Runs of uniform lines across `sub` (axis 1: rows, axis 0: columns)."""
+        uniform = (sub.max(axis) - sub.min(axis)) <= self.cfg.uniform_tol
+        near_bg = np.abs(sub.mean(axis) - self.bg) <= self.cfg.uniform_tol
+        n = uniform.shape[0]
+        runs = []
+        for a, b in _runs(uniform):
+            if a == 0 or b == n:
+                continue
+            # a band of another colour separates only when it is a thin line
+            if near_bg[a:b].all() or b - a <= max(3, n // 60):
+                runs.append((a, b))
+        return runs
+
+    def _edges(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
+        """Straight step edges across `sub`: panels that touch without a gap."""
+        step = np.abs(np.diff(sub, axis=1 - axis)) > self.cfg.edge_tol
+        frac = step.mean(axis)
+        n = frac.shape[0] + 1
+        margin = max(8, n // 10)
+        hits = [
+            i + 1 for i in np.flatnonzero(frac >= self.cfg.edge_frac) if margin < i < n - margin
+        ]
+        return [(i, i) for i in hits]
+
+    def _pieces(self, box: Box, axis: int, runs: list[tuple[int, int]]) -> list[Box]:
+        x0, y0, x1, y1 = box
+        start = 0
+        out = []
+        stops = [*runs, (y1 - y0 if axis == 1 else x1 - x0,) * 2]
+        for a, b in stops:
+            if a > start:
+                out.append(
+                    (x0, y0 + start, x1, y0 + a) if axis == 1 else (x0 + start, y0, x0 + a, y1)
+                )
+            start = b
+        return out
+
+    def _blocks(self, box: Box) -> list[Box]:
+        """Connected layout blocks of a region that has no straight cut."""
+        x0, y0, x1, y1 = box
+        mask = ndimage.binary_dilation(self.ink[y0:y1, x0:x1], iterations=2)
+        labels, count = ndimage.label(mask)
+        if count < 2 or count > 500:
+            return []
+        blocks = [
+            (x0 + s[1].start, y0 + s[0].start, x0 + s[1].stop, y0 + s[0].stop)
+            for s in ndimage.find_objects(labels)
+        ]
+        big = [b for b in blocks if self.panel_sized(b)]
+        if len(big) < 2 or any(iou(a, b) > 0 for i, a in enumerate(big) for b in big[i + 1 :]):
+            return []
+        return blocks
+
+    def split(self, box: Box, depth: int) -> list[Box]:
+        trimmed = self.trim(box)
+        if trimmed is None:
+            return []
+        x0, y0, x1, y1 = trimmed
+        if depth >= self.cfg.max_depth or not self.panel_sized(trimmed):
+            return [trimmed]
+        sub = self.g[y0:y1, x0:x1]
+        options = [(axis, self._separators(sub, axis)) for axis in (1, 0)]
+        options = [(axis, runs) for axis, runs in options if runs]
+        if not options:
+            options = [(axis, self._edges(sub, axis)) for axis in (1, 0)]
+            options = [(axis, runs) for axis, runs in options if runs]
+        if options:
+            axis, runs = max(options, key=lambda o: max(b - a for a, b in o[1]))
+            pieces = self._pieces(trimmed, axis, runs)
+        else:
+            pieces = self._blocks(trimmed)
+        if len(pieces) < 2:
+            return [trimmed]
+        leaves = [leaf for piece in pieces for leaf in self.split(piece, depth + 1)]
+        merged = self.absorb(leaves)
+        return merged if len(merged) >= 2 else [trimmed]
+
+    def absorb(self, boxes: list[Box]) -> list[Box]:
+        """Small boxes join their nearest panel-sized box; overlapping panels merge.
+
+        A small box beside a column of panels (a y-axis title next to stacked plots) is
+        cut at the panels' edges and each part joins the panel it lies beside."""
+        panels = [b for b in boxes if self.panel_sized(b)]
+        if len(panels) < 2:
+            return panels
+        slack = max(4, (self.w + self.h) // 100)
+        for small in sorted((b for b in boxes if not self.panel_sized(b)), key=area, reverse=True):
+            nearest = min(range(len(panels)), key=lambda i: _affinity(small, panels[i]))
+            axis = _shared_axis(small, panels[nearest])
+            d = gap(small, panels[nearest])
+            mates = [
+                i
+                for i, p in enumerate(panels)
+                if axis is not None
+                and _shared_axis(small, p) == axis
+                and gap(small, p) <= d + slack
+            ]
+            if len(mates) < 2:
+                panels[nearest] = union(panels[nearest], small)
+                continue
+            for i in mates:
+                part = _clip(small, panels[i], axis)
+                if part is not None:
+                    panels[i] = union(panels[i], part)
+        return merge_overlaps(panels)
+
+
+def _shared_axis(small: Box, panel: Box) -> int | None:
+    """1 when the boxes share rows (side by side), 0 when they share columns, else None."""
+    if min(small[3], panel[3]) > max(small[1], panel[1]):
+        return 1
+    if min(small[2], panel[2]) > max(small[0], panel[0]):
+        return 0
+    return None
+
+
+def _clip(small: Box, panel: Box, axis: int) -> Box | None:
+    """The part of `small` within the panel's rows (axis 1) or columns (axis 0)."""
+    if axis == 1:
+        y0, y1 = max(small[1], panel[1]), min(small[3], panel[3])
+        return (small[0], y0, small[2], y1) if y1 > y0 else None
+    x0, x1 = max(small[0], panel[0]), min(small[2], panel[2])
+    return (x0, small[1], x1, small[3]) if x1 > x0 else None
+
+
+def _affinity(small: Box, panel: Box) -> tuple[int, int]:
+    """Prefer a panel that shares rows or columns with the small box, then the nearest."""
+    shares_x = min(small[2], panel[2]) > max(small[0], panel[0])
+    shares_y = min(small[3], panel[3]) > max(small[1], panel[1])
+    return (0 if shares_x or shares_y else 1, gap(small, panel))
+
+
+def merge_overlaps(boxes: list[Box], min_overlap: float = 0.15) -> list[Box]:
+    """Merge boxes whose overlap covers `min_overlap` of the smaller one, until none do."""
+    boxes = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+                iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+                if ix * iy > min_overlap * min(area(a), area(b)):
+                    boxes[i] = union(a, b)
+                    del boxes[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return boxes
+
+
+def reading_order(boxes: list[Box]) -> list[Box]:
+    """Rows top to bottom (boxes whose vertical centres fall within a row), then left to right."""
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for row in rows:
+            top, bottom = min(b[1] for b in row), max(b[3] for b in row)
+            if top <= (box[1] + box[3]) / 2 <= bottom:
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    return [b for row in rows for b in sorted(row, key=lambda b: b[0])]
+
+
+def plausible_labels(labels: list[str | None]) -> list[str | None]:
+    """Keep the letters that read as a sequence: the longest ascending run in reading order,
+    of the majority case; all are dropped when fewer than two letters or half of them remain."""
+    found = [lab for lab in labels if lab]
+    if len(found) < 2:
+        return [None] * len(labels)
+    upper = sum(lab.isupper() for lab in found) * 2 >= len(found)
+    idx = [i for i, lab in enumerate(labels) if lab and lab.isupper() == upper]
+    # longest strictly ascending subsequence (n is small)
+    best: list[list[int]] = []
+    for k, i in enumerate(idx):
+        prev = [best[j] for j in range(k) if labels[idx[j]].lower() < labels[i].lower()]
+        best.append(max(prev, key=len, default=[]) + [i])
+    keep = set(max(best, key=len, default=[]))
+    if len(keep) < 2 or 2 * len(keep) < len(found):
+        return [None] * len(labels)
+    return [lab if i in keep else None for i, lab in enumerate(labels)]
+
+
+def _group_by_labels(boxes: list[Box], labels: list[str | None]) -> tuple[list[Box], list]:
+    """Unlettered blocks join the lettered panel above or left of them."""
+    owners = [i for i, lab in enumerate(labels) if lab]
+    letters = sorted(labels[i].lower() for i in owners)
+    # only when every letter from "a" to the last one found was read: a missed letter
+    # would hand its panel to the wrong owner
+    if len(owners) < 2 or letters != [chr(ord("a") + k) for k in range(len(letters))]:
+        return boxes, labels
+    grouped = {i: boxes[i] for i in owners}
+    for i, box in enumerate(boxes):
+        if labels[i]:
+            continue
+        cands = [j for j in owners if boxes[j][0] <= box[0] + 4 and boxes[j][1] <= box[1] + 4]
+        if not cands:
+            grouped[i] = box
+            continue
+        j = min(cands, key=lambda j: gap(boxes[j], box))
+        grown = union(grouped[j], box)
+        if any(iou(grown, grouped[k]) > 0 for k in owners if k != j):
+            grouped[i] = box  # joining would swallow another lettered panel
+        else:
+            grouped[j] = grown
+    keys = sorted(grouped)
+    return [grouped[k] for k in keys], [labels[k] for k in keys]
+
+
+def segment_gray(
+    gray: np.ndarray, config: SegmentConfig | None = None, allowed: set[str] | None = None
+) -> Segmentation:
+    """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order."""
+    cfg = config or SegmentConfig()
+    h, w = gray.shape
+    whole = (0, 0, w, h)
+    if h < 16 or w < 16 or int(gray.max()) - int(gray.min()) <= cfg.uniform_tol:
+        return Segmentation((Panel(whole),), "single", 1.0)
+    seg = _Segmenter(gray, cfg)
+    boxes = seg.split(whole, 0)
+    if len(boxes) < 2:
+        return Segmentation((Panel(whole),), "single", 1.0 if len(boxes) <= 1 else 0.5)
+    boxes = reading_order(boxes)
+    side = max(h, w)
+    glyph = (max(8, side // 70), max(16, side // 18))
+    hits = [find_label(gray, box, glyph, allowed) for box in boxes]
+    labels = plausible_labels([hit.text if hit else None for hit in hits])
+    boxes, labels = _group_by_labels(boxes, labels)
+    if len(boxes) < 2:
+        return Segmentation((Panel(whole),), "single", 0.5)
+    order = reading_order(boxes)
+    by_box = dict(zip(boxes, labels, strict=True))
+    lettered = sum(1 for lab in labels if lab)
+    panels = tuple(
+        Panel(box, by_box[box], round(0.6 + (0.4 if by_box[box] else 0.0), 3)) for box in order
+    )
+    score = round(sum(p.score for p in panels) / len(panels), 3)
+    return Segmentation(panels, "xycut+labels" if lettered >= 2 else "xycut", score)
+
+
+def work_image(img: Image.Image, work_side: int) -> tuple[np.ndarray, int]:
+    """A grey copy reduced by a whole factor so its longest side is at most `work_side`."""
+    gray = img.convert("L")
+    factor = max(1, -(-max(gray.size) // work_side))
+    if factor > 1:
+        gray = gray.reduce(factor)
+    return np.asarray(gray), factor
+
+
+def segment_image(
+    img: Image.Image, config: SegmentConfig | None = None, allowed: set[str] | None = None
+) -> Segmentation:
+    """Panel boxes of one decoded figure, in its own pixels."""
+    cfg = config or SegmentConfig()
+    gray, factor = work_image(img, cfg.work_side)
+    seg = segment_gray(gray, cfg, allowed)
+    if factor == 1:
+        return seg
+    w, h = img.size
+    panels = tuple(Panel(scale_box(p.bbox, factor, w, h), p.label, p.score) for p in seg.panels)
+    if not seg.is_compound:
+        panels = (Panel((0, 0, w, h), None, seg.score),)
+    return Segmentation(panels, seg.method, seg.score)

@@ -1,0 +1,181 @@
+"""The segment stage's unit function: one figure record -> its panel records.
+
+A compound figure gives one record per panel, keyed `<figure key>/p<i>` in reading order,
+with the crop re-encoded in the parent's format. A single-panel figure passes through as
+one record (`/p0`, the parent's image bytes untouched, `is_compound = false`). A record
+without an image (caption-only mode) gives one record with `seg_method = "no_image"`,
+its caption still split into preamble and panel text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from schemas import PANEL_SCHEMA, new_record
+from transforms.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
+from transforms.ledger import StageError, UnitResult
+from transforms.panel_align import align
+from transforms.panel_labels import THIN
+from transforms.panels import Segmentation, SegmentConfig, segment_image
+from transforms.subcaptions import CaptionSplit, split_caption
+
+
+@dataclass(frozen=True)
+class SegmentStageConfig:
+    keep_parent: bool = False  # also write the whole figure, keyed by the figure key
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+
+
+def decode(data: bytes, max_pixels: int) -> Image.Image:
+    """Decode figure bytes; a bad or oversized image is a StageError with a reason."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > max_pixels:
+                raise StageError("image_too_large", f"{img.width}x{img.height} pixels")
+            img.load()
+    except StageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad bytes
+        raise StageError("image_unreadable", f"{type(exc).__name__}: {exc}") from None
+    return img
+
+
+def encode(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "png":
+        img.save(buf, format="PNG")
+    else:
+        if img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        img.save(buf, format="JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def caption_letters(split: CaptionSplit) -> set[str] | None:
+    """The letters a panel may carry, from the caption; None when it names none."""
+    letters = {lab[0] for lab in split.labels if len(lab) <= 3 and lab[0].isalpha()}
+    if split.style not in ("leading", "inline") or not letters:
+        return None
+    # thin letters are only trusted when the caption names them
+    return letters | {c.swapcase() for c in letters if c.swapcase() not in THIN}
+
+
+class Segmenter:
+    """Callable unit function of the segment stage."""
+
+    def __init__(self, config: SegmentStageConfig | None = None) -> None:
+        self.config = config or SegmentStageConfig()
+
+    def __call__(self, record: dict[str, Any]) -> UnitResult:
+        split = split_caption(record.get("caption"))
+        image = record.get("image")
+        if not image or not image.get("bytes"):
+            return UnitResult(records=[self._no_image(record, split)])
+        img = decode(image["bytes"], self.config.max_image_pixels)
+        seg = segment_image(img, self.config.segment, caption_letters(split))
+        if not seg.is_compound:
+            return UnitResult(records=[self._single(record, seg)])
+        records = self._panels(record, img, seg, split)
+        if self.config.keep_parent:
+            records.insert(0, self._parent(record, seg))
+        return UnitResult(records=records)
+
+    def _no_image(self, record: dict, split: CaptionSplit) -> dict:
+        own = " ".join(p.text for p in split.parts) if split.parts else record.get("caption")
+        return new_record(
+            PANEL_SCHEMA,
+            **{
+                **record,
+                "key": f"{record['key']}/p0",
+                "parent_key": record["key"],
+                "panel_index": 0,
+                "subcaption": own,
+                "caption_preamble": (split.preamble or None) if split.parts else None,
+                "seg_method": "no_image",
+                "align_status": "no_image",
+            },
+        )
+
+    def _single(self, record: dict, seg: Segmentation) -> dict:
+        w, h = record.get("width"), record.get("height")
+        return new_record(
+            PANEL_SCHEMA,
+            **{
+                **record,
+                "key": f"{record['key']}/p0",
+                "parent_key": record["key"],
+                "panel_index": 0,
+                "bbox": [0, 0, w, h] if w and h else None,
+                "is_compound": False,
+                "subcaption": record.get("caption"),
+                "seg_method": seg.method,
+                "seg_score": seg.score,
+                "align_status": "single",
+            },
+        )
+
+    def _parent(self, record: dict, seg: Segmentation) -> dict:
+        w, h = record.get("width"), record.get("height")
+        return new_record(
+            PANEL_SCHEMA,
+            **{
+                **record,
+                "bbox": [0, 0, w, h] if w and h else None,
+                "is_compound": True,
+                "subcaption": record.get("caption"),
+                "seg_method": "parent",
+                "seg_score": seg.score,
+                "align_status": "parent",
+            },
+        )
+
+    def _panels(
+        self, record: dict, img: Image.Image, seg: Segmentation, split: CaptionSplit
+    ) -> list[dict]:
+        fmt = record.get("image_format") or "jpeg"
+        stem = posixpath.splitext(record["image"].get("path") or record["key"].replace("/", "_"))[0]
+        boxes = [p.bbox for p in seg.panels]
+        aligned = align(record.get("caption"), split, [p.label for p in seg.panels], boxes)
+        out = []
+        for index, (panel, al) in enumerate(zip(seg.panels, aligned, strict=True)):
+            crop = img.crop(panel.bbox)
+            data = encode(crop, fmt)
+            out.append(
+                new_record(
+                    PANEL_SCHEMA,
+                    **{
+                        **record,
+                        "key": f"{record['key']}/p{index}",
+                        "image": {"bytes": data, "path": f"{stem}_p{index}.{fmt}"},
+                        "image_format": fmt,
+                        "width": crop.width,
+                        "height": crop.height,
+                        "image_sha256": _sha256(data),
+                        "parent_key": record["key"],
+                        "panel_index": index,
+                        "panel_label": al.label,
+                        "bbox": list(panel.bbox),
+                        "is_compound": True,
+                        "subcaption": al.subcaption,
+                        "caption_preamble": al.preamble,
+                        "seg_method": seg.method,
+                        "seg_score": panel.score,
+                        "align_status": al.status,
+                    },
+                )
+            )
+        return out
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,270 @@
+"""Split a figure caption into a shared preamble and the panels' own sub-captions.
+
+Marker styles of real captions:
+- leading markers that open a panel's text: "(A) …", "A, …", "A. …", "a) …", Nature's
+  "a Schematic …", with groups and ranges "(A and B)", "(A–C)", "a, b", and sub-labels "B1";
+- positional openers: "Left: …", "Top panels …", "Middle row: …";
+- inline references that close a phrase: "… Brain CT (A) and MR images (B, C) showing …".
+
+Leading markers must form an increasing run that starts at "a"/"A"; a marker at a
+sentence start outweighs one inside a sentence, so a title such as "Vertebra A, FMNH …"
+does not steal the run. Inline references are used only when there are no leading markers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
+_SEP = r"\s*(?:,|and|&|to|[-–—−])\s*"
+_GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
+_LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
+_RANGE_RE = re.compile(r"[-–—−]|\bto\b")
+# a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
+_BARE_RE = re.compile(rf"(?<![\w(\-–—−])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
+_PAREN_RE = re.compile(rf"\(({_GROUP})\)")
+_POSITION_RE = re.compile(
+    r"(top|bottom|upper|lower|left|right|middle|centre|center)"
+    r"(?:[ -](left|right|middle|centre|center))?"
+    r"(?:\s+(?:panels?|rows?|columns?|images?|graphs?|plots?))?\s*[:,]?\s",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?:^|[.;:!?]\)?|[;,]\s*and)\s*$")
+_FORWARD_CUE = re.compile(
+    r"\b(?:in|of|for|from|at|on|with|by|to|under|after|before|between|shows?|showing)\s*$", re.I
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\d])")
+# sentences after the last panel's text that speak for the whole figure
+_SHARED_START = re.compile(
+    r"(scale bars?|error bars?|bars?,|data (are|represent|shown)|values (are|represent)|"
+    r"results (are|represent)|all (images|panels|data|scale)|\*|n\s*=|abbreviations|"
+    r"see also|source data|statistical|arrows?|arrowheads?|asterisks?)",
+    re.IGNORECASE,
+)
+_STRIP = " ,;:.-–"
+_LEADING_WORDS = re.compile(r"^(?:and|or|while|whereas)\s+", re.IGNORECASE)
+_TRAILING_WORDS = re.compile(r"[\s,;]+(?:and|or)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SubCaption:
+    labels: tuple[str, ...]  # the panel labels the text names, e.g. ("c", "d", "e") or ("top",)
+    text: str
+
+
+@dataclass(frozen=True)
+class CaptionSplit:
+    preamble: str
+    parts: tuple[SubCaption, ...]
+    style: str  # "leading", "position", "inline" or "none"
+
+    @property
+    def labels(self) -> list[str]:
+        """Every label named, in caption order, without repeats."""
+        seen: dict[str, None] = {}
+        for part in self.parts:
+            for label in part.labels:
+                seen.setdefault(label, None)
+        return list(seen)
+
+    def text_for(self, label: str) -> str | None:
+        """The sub-caption of one label (case-insensitive); parts naming it are joined."""
+        key = label.lower()
+        texts = [p.text for p in self.parts if key in (x.lower() for x in p.labels)]
+        return " ".join(texts) if texts else None
+
+
+@dataclass(frozen=True)
+class _Marker:
+    start: int
+    end: int
+    labels: tuple[str, ...]
+    weight: int  # 3 at a sentence start, 1 inside a sentence
+
+    @property
+    def first(self) -> tuple[int, int]:
+        return _order(self.labels[0])
+
+    @property
+    def last(self) -> tuple[int, int]:
+        return _order(self.labels[-1])
+
+    @property
+    def upper(self) -> bool:
+        return self.labels[0][0].isupper()
+
+
+def _order(label: str) -> tuple[int, int]:
+    m = _LABEL_RE.fullmatch(label)
+    if m is None:
+        return (-1, 0)
+    return (ord(m.group(1).lower()) - ord("a"), int(m.group(2) or 0))
+
+
+def expand_group(group: str) -> tuple[str, ...]:
+    """'A–C' -> (A, B, C); 'a, b and d' -> (a, b, d); 'B1-B3' -> (B1, B2, B3)."""
+    labels: list[str] = []
+    pieces = re.split(rf"({_SEP})", group)
+    for index in range(0, len(pieces), 2):
+        label = pieces[index].strip()
+        sep = pieces[index - 1] if index else ""
+        if labels and _RANGE_RE.search(sep):
+            labels.extend(_range(labels[-1], label)[1:])
+        else:
+            labels.append(label)
+    return tuple(dict.fromkeys(labels))
+
+
+def _range(lo: str, hi: str) -> list[str]:
+    a, b = _LABEL_RE.fullmatch(lo), _LABEL_RE.fullmatch(hi)
+    if a is None or b is None or len(lo) > 3 or len(hi) > 3:
+        return [lo, hi]
+    if a.group(2) and b.group(2) and a.group(1) == b.group(1):
+        lo_n, hi_n = int(a.group(2)), int(b.group(2))
+        if 0 < hi_n - lo_n <= 20:
+            return [f"{a.group(1)}{n}" for n in range(lo_n, hi_n + 1)]
+    if not a.group(2) and not b.group(2) and 0 < ord(hi[0]) - ord(lo[0]) <= 25:
+        return [chr(c) for c in range(ord(lo[0]), ord(hi[0]) + 1)]
+    return [lo, hi]
+
+
+def _at_sentence_start(text: str, pos: int) -> bool:
+    return bool(_SENTENCE_END.search(text[:pos]))
+
+
+def _leading_candidates(text: str) -> list[_Marker]:
+    found: dict[int, _Marker] = {}
+    for m in _PAREN_RE.finditer(text):
+        after = text[m.end() : m.end() + 5]
+        if _at_sentence_start(text, m.start()) and not re.match(r"\s*(?:,|and\b|or\b)", after):
+            found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), 3)
+    for m in _BARE_RE.finditer(text):
+        if m.start() in found or m.start() > 0 and text[m.start() - 1] == "(":
+            continue
+        closer = m.group(2) or " "
+        after = text[m.end() : m.end() + 2].strip()[:1]
+        if _at_sentence_start(text, m.start()):
+            weight = 3
+        elif closer == ")":
+            weight = 2  # "b) …" without an opening parenthesis is a marker, not prose
+        elif closer in ".:" and after[:1].isupper():
+            weight = 1
+        else:
+            continue
+        if closer == " " and len(m.group(1)) == 1 and m.group(1).isupper() and weight == 3:
+            # "A Western blot …" is English; "A Schematic" style needs a following "B …"
+            weight = 2
+        found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), weight)
+    return [found[k] for k in sorted(found)]
+
+
+def _best_chain(markers: list[_Marker]) -> list[_Marker]:
+    """Heaviest increasing run of markers starting at 'a'/'A', all of one case."""
+    best: list[tuple[int, int]] = []  # (score, previous index) per marker
+    for i, m in enumerate(markers):
+        score, prev = (m.weight, -1) if m.first == (0, 0) else (-1, -1)
+        for j in range(i):
+            p = markers[j]
+            if best[j][0] < 0 or p.upper != m.upper or p.end > m.start or m.first <= p.last:
+                continue
+            if best[j][0] + m.weight > score:
+                score, prev = best[j][0] + m.weight, j
+        best.append((score, prev))
+    if not best:
+        return []
+    end = max(range(len(best)), key=lambda i: (best[i][0], -i))
+    chain: list[_Marker] = []
+    while end >= 0 and best[end][0] >= 0:
+        chain.append(markers[end])
+        end = best[end][1]
+    chain.reverse()
+    if sum(len(m.labels) for m in chain) < 2 or all(m.weight < 2 for m in chain):
+        return []
+    return chain
+
+
+def _clean(text: str) -> str:
+    text = _LEADING_WORDS.sub("", text.strip(_STRIP))
+    return _TRAILING_WORDS.sub("", text).strip(_STRIP)
+
+
+def _split_shared_tail(text: str) -> tuple[str, str]:
+    """Cut the last panel's text where sentences about the whole figure begin."""
+    sentences = _SENTENCE_SPLIT.split(text)
+    for index in range(1, len(sentences)):
+        if _SHARED_START.match(sentences[index]):
+            return " ".join(sentences[:index]), " ".join(sentences[index:])
+    return text, ""
+
+
+def _from_chain(text: str, chain: list[_Marker]) -> CaptionSplit:
+    parts = []
+    tail = ""
+    for index, marker in enumerate(chain):
+        stop = chain[index + 1].start if index + 1 < len(chain) else len(text)
+        body = text[marker.end : stop].strip()
+        if index + 1 == len(chain):
+            body, tail = _split_shared_tail(body)
+        parts.append(SubCaption(marker.labels, _clean(body)))
+    preamble = " ".join(x for x in (text[: chain[0].start].strip(), tail.strip()) if x)
+    return CaptionSplit(preamble, tuple(parts), "leading")
+
+
+def _from_positions(text: str) -> CaptionSplit | None:
+    starts = [
+        m
+        for m in _POSITION_RE.finditer(text)
+        if _at_sentence_start(text, m.start())
+        and (m.group(0).rstrip()[-1:] in ":," or " " in m.group(0).strip())
+    ]
+    if len(starts) < 2:
+        return None
+    parts = []
+    for index, m in enumerate(starts):
+        stop = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        word = " ".join(w.lower() for w in m.groups() if w)
+        body = (
+            text[m.start() : stop]
+            if not m.group(0).rstrip().endswith((":", ","))
+            else text[m.end() : stop]
+        )
+        parts.append(SubCaption((word,), _clean(body)))
+    body, tail = _split_shared_tail(parts[-1].text)
+    parts[-1] = SubCaption(parts[-1].labels, body)
+    preamble = " ".join(x for x in (text[: starts[0].start()].strip(), tail) if x)
+    return CaptionSplit(preamble, tuple(parts), "position")
+
+
+def _from_inline(text: str) -> CaptionSplit | None:
+    texts: dict[tuple[str, ...], list[str]] = {}
+    shared: list[str] = []
+    for sentence in _SENTENCE_SPLIT.split(text):
+        refs = list(_PAREN_RE.finditer(sentence))
+        if not refs:
+            shared.append(sentence)
+            continue
+        head = sentence[: refs[0].start()]
+        forward = bool(_FORWARD_CUE.search(head))  # "shown in (A) liver and (B) kidney"
+        tail = sentence[refs[-1].end() :].strip()
+        for index, m in enumerate(refs):
+            if forward:
+                stop = refs[index + 1].start() if index + 1 < len(refs) else len(sentence)
+                body = f"{head.strip()} {_clean(sentence[m.end() : stop])}"
+            else:
+                phrase = _clean(sentence[refs[index - 1].end() if index else 0 : m.start()])
+                body = " ".join(x for x in (phrase, tail.rstrip(".")) if x)
+            texts.setdefault(expand_group(m.group(1)), []).append(body.strip())
+    if not texts:
+        return None
+    parts = tuple(SubCaption(labels, " ".join(t)) for labels, t in texts.items())
+    return CaptionSplit(" ".join(shared), parts, "inline")
+
+
+def split_caption(caption: str | None) -> CaptionSplit:
+    """The preamble and the per-panel parts of one caption (style "none" when unmarked)."""
+    text = re.sub(r"\s+", " ", caption or "").strip()
+    chain = _best_chain(_leading_candidates(text))
+    if chain:
+        return _from_chain(text, chain)
+    return _from_positions(text) or _from_inline(text) or CaptionSplit(text, (), "none")
