@@ -7,8 +7,8 @@ All three read and parse the same 49 real JATS files of ../shared/testdata/jats:
 - ours: everything extract does except images (captions, labels, metadata, mentions),
   through the stage's unit function in caption-only mode;
 - peer: `pubmed_parser.parse_pubmed_caption(path)`.
-Timings are the median CPU time (time.process_time) of REPEATS interleaved runs over the
-whole set, so that other processes on a shared machine skew none of the three.
+Timings are the median CPU time (time.process_time) of REPEATS runs over the whole set, each
+run warm but in a fresh process, the three interleaved.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -35,15 +36,29 @@ RESULTS = ROOT / "benchmarks" / "results" / "extract.json"
 REPEATS = 9
 
 
-def interleaved_medians(fns: dict, repeats: int = REPEATS) -> dict[str, float]:
-    """Median CPU seconds of each fn; runs interleave so that load from other processes
-    on a shared machine falls on all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
+def measure_once(name: str) -> float:
+    """CPU seconds of one warm pass of `name` over all files, in this process."""
+    files = sorted(JATS.iterdir())
+    fn = {"floor": floor, "ours": ours_streaming, "peer": peer}[name]
+    fn(files)  # warm: imports, caches
+    start = time.process_time()
+    fn(files)
+    return time.process_time() - start
+
+
+def interleaved_medians(names: list[str], repeats: int = REPEATS) -> dict[str, float]:
+    """Median CPU seconds of each, every run in a fresh process (so one's heap and parser
+    state cannot slow another), the runs interleaved so that machine load falls alike."""
+    times: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            times[name].append(time.process_time() - start)
+        for name in names:
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", name],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            times[name].append(float(out.strip().splitlines()[-1]))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -54,6 +69,16 @@ def ours(files: list[Path]) -> dict[str, object]:
         source = ArticleSource("xml", str(path), folder_key=None)
         out[path.name] = run_unit(extractor, source, str(path), str(path))
     return out
+
+
+def ours_streaming(files: list[Path]) -> int:
+    """As the stage runs: each article's records are handed on, not held."""
+    extractor = Extractor(ExtractConfig(keep_missing_images=True))
+    count = 0
+    for path in files:
+        source = ArticleSource("xml", str(path), folder_key=None)
+        count += len(run_unit(extractor, source, str(path), str(path)).records)
+    return count
 
 
 def peer(files: list[Path]) -> dict[str, object]:
@@ -81,9 +106,7 @@ def main() -> None:
     files = sorted(JATS.iterdir())
     our_results = ours(files)
     peer_results = peer(files)
-    medians = interleaved_medians(
-        {"floor": lambda: floor(files), "ours": lambda: ours(files), "peer": lambda: peer(files)}
-    )
+    medians = interleaved_medians(["floor", "ours", "peer"])
     t_floor, t_ours, t_peer = medians["floor"], medians["ours"], medians["peer"]
 
     per_file = {}
@@ -158,4 +181,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--measure":
+        print(measure_once(sys.argv[2]))
+    else:
+        main()
