@@ -115,23 +115,25 @@ def _year(meta_el: etree._Element | None) -> int | None:
     return None
 
 
+# one C-level pass: given names and surname of each author, or the group name
+_AUTHOR_NAMES = etree.XPath(
+    "contrib-group/contrib[not(@contrib-type) or @contrib-type='author']"
+    "/*[self::name or self::collab or self::string-name][1]"
+)
+
+
 def _authors(meta_el: etree._Element | None) -> list[str]:
-    authors = []
     if meta_el is None:
-        return authors
-    for group in children(meta_el, "contrib-group"):
-        for contrib in children(group, "contrib"):
-            if contrib.get("contrib-type", "author") != "author":
-                continue
-            name = first(contrib, "name")
-            if name is not None:
-                full = squash(
-                    f"{plain_text(name.find('given-names'))} {plain_text(name.find('surname'))}"
-                )
-            else:
-                full = plain_text(contrib.find("collab"))
-            if full:
-                authors.append(full)
+        return []
+    authors = []
+    for el in _AUTHOR_NAMES(meta_el):
+        if el.tag == "name":
+            full = f"{el.findtext('given-names') or ''} {el.findtext('surname') or ''}"
+        else:
+            full = "".join(el.itertext())
+        full = squash(full)
+        if full:
+            authors.append(full)
     return authors
 
 
