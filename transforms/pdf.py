@@ -139,10 +139,10 @@ def read_page(page: Any, number: int, flags: int) -> PageLayout:
         text = _block_text(["".join(s["text"] for s in line["spans"]) for line in lines])
         blocks.append(TextBlock(tuple(block["bbox"]), text, len(lines), spans[0]["size"]))
     graphics = []
-    for info in page.get_image_info(xrefs=True):
+    for info in page.get_image_info():  # no xrefs: those cost an MD5 of every image
         clipped = _clip(tuple(info["bbox"]), box)
         if clipped:
-            graphics.append(Graphic(clipped, raster=True, xref=info.get("xref") or 0))
+            graphics.append(Graphic(clipped, raster=True))
     page_area = area(box)
     for path in page.get_cdrawings():
         clipped = _clip(tuple(path["rect"]), box)
@@ -323,25 +323,30 @@ def render_region(doc: Any, page_no: int, bbox: Rect, config: PdfConfig) -> Norm
 
 
 def _native_image(doc: Any, page: Any, bbox: Rect, config: PdfConfig) -> NormalisedImage | None:
-    infos = [
-        i
-        for i in page.get_image_info(xrefs=True)
-        if i.get("xref") and intersection(tuple(i["bbox"]), bbox) > 0.5 * area(bbox)
-    ]
-    if len(infos) != 1:
+    """The embedded JPEG when the region is exactly one upright, unclipped, unmasked one.
+
+    Other encodings would need a PNG encode of the full-resolution image, slower than
+    rendering the region, so they are rendered.
+    """
+    placed = []
+    for item in page.get_images(full=True):
+        xref, smask = item[0], item[1]
+        for rect, matrix in page.get_image_rects(xref, transform=True):
+            box = (rect.x0, rect.y0, rect.x1, rect.y1)
+            if intersection(box, bbox) > 0.5 * area(bbox):
+                placed.append((xref, smask, box, matrix))
+    if len(placed) != 1:
         return None
-    info = infos[0]
-    a, b, c, d = info["transform"][:4]
-    inside = intersection(tuple(info["bbox"]), bbox) / max(area(tuple(info["bbox"])), 1e-6)
-    if b or c or a <= 0 or d <= 0 or inside < 0.98:
-        return None  # rotated, flipped or clipped on the page: render what the reader sees
-    if area(tuple(info["bbox"])) < 0.9 * area(bbox):
-        return None  # the region holds more than the raster (labels, other graphics)
-    extracted = doc.extract_image(info["xref"])
-    if not extracted or extracted.get("smask"):
+    xref, smask, box, matrix = placed[0]
+    if smask or matrix.b or matrix.c or matrix.a <= 0 or matrix.d <= 0:
+        return None  # masked, rotated or flipped: render what the reader sees
+    page_box = (page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
+    if intersection(box, page_box) < 0.98 * area(box) or area(box) < 0.9 * area(bbox):
+        return None  # clipped by the page, or the region holds more than the image
+    if "DCTDecode" not in (doc.xref_get_key(xref, "Filter")[1] or ""):
         return None
     try:
-        return normalise_image(extracted["image"], config.max_image_pixels)
+        return normalise_image(doc.xref_stream_raw(xref), config.max_image_pixels)
     except ImageRejected:
         return None
 

@@ -26,6 +26,7 @@ MIN_UNCAPTIONED_RASTER = 50.0 * 50.0  # rasters this big without a caption are d
 MIN_UNCAPTIONED_VECTOR_SHARE = 0.05  # of the page area, for vector clusters
 MIN_UNCAPTIONED_PATHS = 20
 CAPTION_PAIR_GAP = 30.0  # between the two captions of a bilingual pair
+SPREAD_GAP = 12.0  # clusters this close to a caption's region join it beyond its column
 FRAME_REACH = 20.0  # how far a cluster round a caption must reach past it to be its figure
 MARGIN_SHARE = 0.09  # of the page height: running heads and feet live there
 MAX_TEXT_DENSITY = 0.006  # characters per square point: above it, a text box or table
@@ -265,6 +266,10 @@ def _following(blocks: list[TextBlock], index: int, label_only: bool) -> list[in
                 continue
             if h_overlap(cand.bbox, last.bbox) < 0.5 * narrow:
                 continue
+            if not label_only and (
+                cand.bbox[0] < last.bbox[0] - 5.0 or cand.bbox[2] > last.bbox[2] + 5.0
+            ):
+                continue  # wider than the caption's column: body text below it
             if not label_only and abs(cand.size - last.size) > 0.6:
                 continue
             if best is None or cand.bbox[1] < blocks[best].bbox[1]:
@@ -397,5 +402,28 @@ def _zones(
             if clusters[i].seed
         ]
         if gaps:
+            band = (top - 3.0, cap[3] + 3.0) if side == "above" else (cap[1] - 3.0, bottom + 3.0)
+            members = _spread(members, clusters, free, band)
             found.append((max(min(gaps), 0.0), sorted(members), side))
     return found
+
+
+def _spread(
+    members: list[int], clusters: list[Cluster], free: set[int], band: tuple[float, float]
+) -> list[int]:
+    """Add free clusters next to the region within the zone's band: a figure can be wider
+    than its caption's column (a full-width schematic over a one-column caption)."""
+    members = list(members)
+    box = clusters[members[0]].bbox
+    for i in members[1:]:
+        box = union(box, clusters[i].bbox)
+    grew = True
+    while grew:
+        grew = False
+        for i in sorted(free - set(members)):
+            b = clusters[i].bbox
+            if band[0] <= b[1] and b[3] <= band[1] and intersection(expand(box, SPREAD_GAP), b):
+                members.append(i)
+                box = union(box, b)
+                grew = True
+    return members
