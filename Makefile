@@ -43,5 +43,8 @@ all: install
 extract: install
 	$(PY) -m pipeline extract --input $(or $(IN),$(DEMO_CORPUS)) --output $(OUT)/figures $(BEAM_ARGS)
 
+tag: install
+	$(PY) -m pipeline tag --input $(OUT)/panels --output $(OUT)/tagged $(BEAM_ARGS)
+
 clean:
 	rm -rf out

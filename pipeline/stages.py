@@ -5,5 +5,6 @@ from __future__ import annotations
 from pipeline.extract_stage import EXTRACT
 from pipeline.segment_stage import SEGMENT
 from pipeline.stage_spec import StageSpec
+from pipeline.tag_stage import TAG
 
-STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT, SEGMENT)}
+STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT, SEGMENT, TAG)}

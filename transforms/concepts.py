@@ -1,0 +1,195 @@
+"""Dictionary concept matching: an Aho-Corasick automaton over normalised caption text.
+
+Keys are whole-token phrases (see `normalise`), so matching is case-, punctuation-,
+hyphen- and plural-insensitive while every match maps back to exact `caption` offsets.
+Overlaps resolve to the longest match (then the leftmost). Abbreviations are matched
+conservatively: only as whole tokens in their written case ("CT", not "ct" or "Ct"),
+never when they are on the ambiguous stop-list, and two-letter ones only when allowed.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
+
+from metadata.lexicon import Concept, Lexicon
+from transforms.negation import negated_flags
+from transforms.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
+
+FORMAT_VERSION = 1
+
+# Short forms with several common readings in captions (MS: multiple sclerosis or mass
+# spectrometry; PE: pulmonary embolism or pleural effusion; SEM: microscopy or standard
+# error of the mean ...) and English words written in capitals.
+AMBIGUOUS_SHORT_FORMS = frozenset(
+    """AS AT BE BY DO GO HE IF IN IS IT ME MY NO OF ON OR SO TO UP WE ALL AND ANY ARE BUT
+    CAN FOR HAS HAD HER HIS MAY NOT ONE OUR SHE THE WAS WHO ACE AD AF AP BM CA CI CP CR CS
+    DC DM ED EP ER GA HD HR IA ID IR IV LA LV MA MD MM MR MS NA NS OD OS PA PC PD PE PR PS
+    PT RA RV SA SC SD SE SM SP SR ST TA TS VS ARM BAR CAT CAP HIP MAP SEM TEM RED
+    CELL CHIP GAP TAG""".split()
+)
+# two-letter short forms that are unambiguous enough in figure captions ("US" is the
+# radiology short form for ultrasound; the pronoun is only capitalised in all-caps text)
+TWO_LETTER_ALLOWED = frozenset({"CT", "US", "EM", "MI", "GI"})
+# whole-word terms never matched on their own (function words and near-function words)
+STOPWORDS = frozenset(
+    """a an the in on at as is was be it of to and or with for by from that this these those
+    all no not can may are were has had have its into per via than then there their which
+    who whom what when where how both each other some such only also very more most less
+    one two three four five six seven eight nine ten left right image images figure fig
+    case cases patient patients""".split()
+)
+
+
+def is_abbreviation(term: str) -> bool:
+    """Short forms written with capitals ("CT", "MRI", "H&E", "IgG", "pH") match by case;
+    capitalised words ("Hip", "Eye") do not count as short forms."""
+    chars = [c for c in term if c.isalnum()]
+    upper = sum(c.isupper() for c in chars)
+    if len(chars) > 6 or upper == 0:
+        return False
+    return upper >= 2 or (len(chars) <= 3 and not term.istitle())
+
+
+def abbreviation_allowed(form: str) -> bool:
+    letters = form.replace(" ", "")
+    if form.upper() in AMBIGUOUS_SHORT_FORMS or letters.upper() in AMBIGUOUS_SHORT_FORMS:
+        return False
+    return len(letters) > 2 or letters in TWO_LETTER_ALLOWED
+
+
+@dataclass(frozen=True)
+class Match:
+    concept: Concept
+    start: int  # caption offsets
+    end: int
+    first: int  # token range [first, last)
+    last: int
+    negated: bool
+
+    def as_struct(self) -> dict[str, Any]:
+        c = self.concept
+        return {
+            "cui": c.cui,
+            "name": c.name,
+            "start": self.start,
+            "end": self.end,
+            "semtypes": list(c.semtypes),
+            "semgroup": c.semgroup,
+            "negated": self.negated,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    tokens: Tokens
+    matches: list[Match]
+
+
+class ConceptMatcher:
+    """A compiled lexicon. Build once (or load a cached artefact) and share per worker."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.name = lexicon.name
+        self.concepts: list[Concept] = list(lexicon.concepts)
+        table: dict[str, list[tuple[int, int, str | None]]] = {}
+        for index, concept in enumerate(self.concepts):
+            preferred = key_of(concept.name)
+            for term in concept.terms:
+                for key, form in _keys_of(term):
+                    rank = 0 if key == preferred else 1
+                    table.setdefault(key, []).append((rank, index, form))
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        # key id -> (token count, char length of " key ", candidates (concept, case form))
+        self.keys: list[tuple[int, int, tuple[tuple[int, str | None], ...]]] = []
+        for key, candidates in table.items():
+            ordered = sorted(dict.fromkeys(candidates))
+            unique = tuple(dict.fromkeys((index, form) for _, index, form in ordered))
+            self.automaton.add_word(f" {key} ", len(self.keys))
+            self.keys.append((key.count(" ") + 1, len(key) + 2, unique))
+        if self.keys:
+            self.automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def analyse(self, text: str | None) -> Analysis:
+        tokens = tokenize(text or "")
+        if not tokens.words or not self.keys:
+            return Analysis(tokens, [])
+        found = []
+        for end, key_id in self.automaton.iter(tokens.joined):
+            ntok, length, candidates = self.keys[key_id]
+            first = tokens.starts[end - length + 2]
+            index = _pick(candidates, tokens, first, first + ntok)
+            if index is not None:
+                found.append((-ntok, first, index))
+        found.sort()
+        taken = bytearray(len(tokens.words))
+        chosen = []
+        for negative_len, first, index in found:
+            last = first - negative_len
+            if any(taken[first:last]):
+                continue
+            taken[first:last] = b"\x01" * (last - first)
+            chosen.append((first, last, index))
+        chosen.sort()
+        flags = negated_flags(tokens, [(f, lst) for f, lst, _ in chosen])
+        matches = [
+            Match(
+                self.concepts[index],
+                tokens.spans[first][0],
+                tokens.spans[last - 1][1],
+                first,
+                last,
+                negated,
+            )
+            for (first, last, index), negated in zip(chosen, flags, strict=True)
+        ]
+        return Analysis(tokens, matches)
+
+    def concepts_of(self, text: str | None) -> list[dict[str, Any]]:
+        return [m.as_struct() for m in self.analyse(text).matches]
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps((FORMAT_VERSION, self.name, self.concepts, self.keys, self.automaton))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ConceptMatcher:
+        version, name, concepts, keys, automaton = pickle.loads(data)  # noqa: S301 - own artefact
+        if version != FORMAT_VERSION:
+            raise ValueError(f"matcher artefact format {version}, expected {FORMAT_VERSION}")
+        matcher = cls.__new__(cls)
+        matcher.name, matcher.concepts, matcher.keys = name, concepts, keys
+        matcher.automaton = automaton
+        return matcher
+
+
+def _keys_of(term: str) -> list[tuple[str, str | None]]:
+    """(key, case form) pairs a term is matched under; none for stop-listed terms."""
+    if is_abbreviation(term):
+        form = " ".join(TOKEN.findall(term))
+        return [(key_of(term), form)] if abbreviation_allowed(form) else []
+    key = key_of(term)
+    if len(key) < 3 or key in STOPWORDS or key.isdigit():
+        return []
+    return [(k, None) for k in term_keys(term)]
+
+
+def _pick(
+    candidates: tuple[tuple[int, str | None], ...], tokens: Tokens, first: int, last: int
+) -> int | None:
+    """The first candidate concept whose case form (if any) is what the caption wrote."""
+    written = None
+    for index, form in candidates:
+        if form is None:
+            return index
+        if written is None:
+            text, spans = tokens.text, tokens.spans
+            written = " ".join(text[s:e] for s, e in spans[first:last])
+        if written == form:
+            return index
+    return None

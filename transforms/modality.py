@@ -1,0 +1,131 @@
+"""Modality tags per panel: a two-level taxonomy modelled on BIOMEDICA's and UniMed's.
+
+Top levels are `radiology`, `microscopy`, `photography`, `ophthalmology`, `endoscopy`,
+`chart`, `molecular` (blots, gels, sequences, structures), `illustration` and `other`;
+a tag is "top/sub" (e.g. "radiology/ct"). Tags come from the concepts matched in the
+text (a concept may carry a modality) and from wording cues (`modality_cues`): radiology
+captions often name no modality ("Axial T2-weighted image", "hypodense lesion").
+Overlapping cues resolve to the longest ("fluorescein angiography" beats "angiography"),
+weak cues count only when nothing strong was found, and "top/other" is dropped when a
+specific sub of the same top is present. Negated concepts do not count.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import ahocorasick
+
+from transforms.concepts import Analysis
+from transforms.modality_cues import STRONG, WEAK
+from transforms.normalise import term_keys
+
+TAXONOMY: dict[str, tuple[str, ...]] = {
+    "radiology": (
+        "ct",
+        "mri",
+        "xray",
+        "ultrasound",
+        "pet",
+        "spect",
+        "scintigraphy",
+        "angiography",
+        "fluoroscopy",
+        "mammography",
+        "other",
+    ),
+    "microscopy": (
+        "histology",
+        "immunohistochemistry",
+        "fluorescence",
+        "electron",
+        "cytology",
+        "light",
+        "other",
+    ),
+    "photography": ("clinical", "gross", "intraoperative", "dermoscopy", "other"),
+    "ophthalmology": ("fundus", "oct", "angiography", "slit_lamp", "other"),
+    "endoscopy": (
+        "gastrointestinal",
+        "bronchoscopy",
+        "laparoscopy",
+        "arthroscopy",
+        "cystoscopy",
+        "other",
+    ),
+    "chart": (
+        "bar",
+        "histogram",
+        "line",
+        "scatter",
+        "survival",
+        "box",
+        "heatmap",
+        "roc",
+        "forest",
+        "pie",
+        "signal",
+        "other",
+    ),
+    "molecular": ("western_blot", "gel", "sequence", "structure", "other"),
+    "illustration": ("diagram", "flowchart", "drawing", "other"),
+    "other": ("table", "screenshot", "other"),
+}
+
+
+def _phrases(table: dict[str, str], strong: bool) -> list[tuple[str, str, bool]]:
+    return [
+        (phrase.strip(), tag, strong)
+        for tag, text in table.items()
+        for phrase in text.replace("\n", " ").split(";")
+        if phrase.strip()
+    ]
+
+
+@lru_cache(maxsize=1)
+def _cue_automaton() -> tuple[ahocorasick.Automaton, list[tuple[int, int, str, bool]]]:
+    """One automaton for every cue key; value -> (token count, key length, tag, strong)."""
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    values: list[tuple[int, int, str, bool]] = []
+    seen: set[str] = set()
+    for phrase, tag, strong in _phrases(STRONG, True) + _phrases(WEAK, False):
+        for key in term_keys(phrase):
+            if key in seen:
+                continue
+            seen.add(key)
+            automaton.add_word(f" {key} ", len(values))
+            values.append((key.count(" ") + 1, len(key) + 2, tag, strong))
+    automaton.make_automaton()
+    return automaton, values
+
+
+def modality_tags(analysis: Analysis) -> list[str]:
+    """Sorted "top/sub" tags for one text, from its concepts and wording."""
+    tokens = analysis.tokens
+    if not tokens.words:
+        return []
+    # (token count, first token, tag, strong) for every concept and cue hit
+    hits = [
+        (m.last - m.first, m.first, m.concept.modality, True)
+        for m in analysis.matches
+        if m.concept.modality and not m.negated
+    ]
+    automaton, values = _cue_automaton()
+    for end, value in automaton.iter(tokens.joined):
+        ntok, length, tag, strong = values[value]
+        hits.append((ntok, tokens.starts[end - length + 2], tag, strong))
+    hits.sort(key=lambda h: (-h[0], h[1]))
+    taken = bytearray(len(tokens.words))
+    strong_tags, weak_tags = set(), set()
+    for ntok, first, tag, strong in hits:
+        if any(taken[first : first + ntok]):
+            continue
+        taken[first : first + ntok] = b"\x01" * ntok
+        (strong_tags if strong else weak_tags).add(tag)
+    return _prune(strong_tags or weak_tags)
+
+
+def _prune(tags: set[str]) -> list[str]:
+    """Drop "top/other" where a specific "top/sub" is present."""
+    specific = {tag.split("/")[0] for tag in tags if not tag.endswith("/other")}
+    return sorted(t for t in tags if not (t.endswith("/other") and t.split("/")[0] in specific))

@@ -1,0 +1,100 @@
+"""NegEx-style negation: a concept is negated when a negation cue precedes it within the
+same clause ("no evidence of tumour") or follows it closely ("metastases were absent").
+The concept is kept and flagged; nothing is removed."""
+
+from __future__ import annotations
+
+import re
+
+from transforms.normalise import Tokens
+
+PRE_CUES = (
+    "no",
+    "not",
+    "without",
+    "neither",
+    "nor",
+    "absence of",
+    "absent",
+    "negative for",
+    "free of",
+    "lack of",
+    "lacking",
+    "ruled out",
+    "rule out",
+    "exclusion of",
+    "resolution of",
+    "disappearance of",
+)
+POST_CUES = (
+    "absent",
+    "excluded",
+    "ruled out",
+    "not seen",
+    "not visible",
+    "not detected",
+    "not observed",
+    "not identified",
+    "not present",
+    "negative",
+    "resolved",
+    "disappeared",
+)
+# "not only", "no change" and the like are not negations of what follows
+PSEUDO = ("not only", "no change", "no significant change", "not necessarily", "no longer")
+TERMINATORS = frozenset(
+    "but however although though except whereas while which who apart aside yet".split()
+)
+PRE_WINDOW = 8
+POST_WINDOW = 3
+_CLAUSE_BREAK = re.compile(r"[.;:!?]")
+_CUE_WORDS = frozenset(w for cue in PRE_CUES + POST_CUES for w in cue.split()[:1])
+
+
+def _find(words: list[str], cues: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(first, last) token ranges where a cue phrase occurs."""
+    found = []
+    for cue in cues:
+        parts = cue.split()
+        n = len(parts)
+        for i in range(len(words) - n + 1):
+            if words[i] == parts[0] and words[i : i + n] == parts:
+                found.append((i, i + n))
+    return found
+
+
+def _clauses(tokens: Tokens) -> list[int]:
+    """A clause number per token: sentence punctuation and terminator words start a new one."""
+    clause, ids, previous_end = 0, [], 0
+    for word, (start, end) in zip(tokens.words, tokens.spans, strict=True):
+        if _CLAUSE_BREAK.search(tokens.text, previous_end, start) or word in TERMINATORS:
+            clause += 1
+        ids.append(clause)
+        previous_end = end
+    return ids
+
+
+def negated_flags(tokens: Tokens, ranges: list[tuple[int, int]]) -> list[bool]:
+    """One flag per concept token range."""
+    words = tokens.words
+    if not ranges or _CUE_WORDS.isdisjoint(words):
+        return [False] * len(ranges)
+    pseudo = {i for first, last in _find(words, PSEUDO) for i in range(first, last)}
+    pre = [(f, lst) for f, lst in _find(words, PRE_CUES) if f not in pseudo]
+    post = [(f, lst) for f, lst in _find(words, POST_CUES) if f not in pseudo]
+    clause = _clauses(tokens)
+    flags = []
+    for first, last in ranges:
+        negated = any(
+            cue_last <= first
+            and first - cue_last < PRE_WINDOW
+            and clause[cue_first] == clause[first]
+            for cue_first, cue_last in pre
+        ) or any(
+            cue_first >= last
+            and cue_first - last < POST_WINDOW
+            and clause[cue_first] == clause[last - 1]
+            for cue_first, _ in post
+        )
+        flags.append(negated)
+    return flags

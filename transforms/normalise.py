@@ -1,0 +1,137 @@
+"""Caption normalisation that keeps offsets: case and accents folded char for char,
+tokens are runs of letters and digits, so punctuation and hyphens become token breaks.
+
+Matching runs over " tok tok tok " (tokens joined by single spaces), so a dictionary key
+" a b " can only match whole tokens. Plural variants are generated on the lexicon side,
+never by rewriting the caption, which keeps every match mapped to exact caption offsets.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from itertools import accumulate
+
+TOKEN = re.compile(r"[^\W_]+")
+
+
+def _accent_table() -> dict[int, str]:
+    """Latin letters with diacritics -> their base letter (one char to one char)."""
+    table = {}
+    for code in range(0xC0, 0x250):
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c)
+        )
+        if len(base) == 1 and base.isascii() and base.isalpha():
+            table[code] = base
+    return table
+
+
+_FOLD = _accent_table()
+
+
+def fold_lower(text: str) -> str:
+    """Lower-cased, accent-folded text of exactly the same length as `text`."""
+    if text.isascii():
+        return text.lower()
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # a few characters (e.g. U+0130) lower-case to two; keep those as they are
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text's tokens, their spans in the text, and the space-joined matching string."""
+
+    text: str
+    words: list[str]
+    spans: list[tuple[int, int]]
+    joined: str  # " w0 w1 ... wn "
+    starts: dict[int, int]  # position in `joined` of a word's first char -> word index
+
+
+def tokenize(text: str) -> Tokens:
+    low = fold_lower(text)
+    spans = [m.span() for m in TOKEN.finditer(low)]
+    words = [low[s:e] for s, e in spans]
+    joined = " " + " ".join(words) + " "
+    positions = accumulate((len(w) + 1 for w in words), initial=1)
+    starts = {pos: i for i, pos in enumerate(positions)}
+    return Tokens(text, words, spans, joined, starts)
+
+
+def key_of(term: str) -> str:
+    """The matching key of a term: its folded tokens joined by single spaces."""
+    return " ".join(TOKEN.findall(fold_lower(term)))
+
+
+_PLURAL_RULES: list[tuple[str, tuple[str, ...]]] = [
+    # (singular ending, plural endings that replace it); first rule that fits wins
+    ("sis", ("ses",)),
+    ("xis", ("xes",)),
+    ("us", ("i", "uses")),
+    ("um", ("a", "ums")),
+    ("on", ("a", "ons")),
+    ("ix", ("ices", "ixes")),
+    ("ex", ("ices", "exes")),
+    ("ax", ("aces", "axes")),
+    ("a", ("ae", "as")),
+    ("y", ("ies",)),
+    ("s", ("ses",)),
+    ("x", ("xes",)),
+    ("z", ("zes",)),
+    ("ch", ("ches",)),
+    ("sh", ("shes",)),
+    ("", ("s",)),
+]
+_IRREGULAR = {
+    "tooth": "teeth",
+    "foot": "feet",
+    "mouse": "mice",
+    "louse": "lice",
+    "child": "children",
+    "woman": "women",
+    "man": "men",
+    "leaf": "leaves",
+    "calf": "calves",
+    "ovum": "ova",
+}
+
+
+def plural_forms(word: str) -> list[str]:
+    """English and Latin plural forms of a lower-case word (over-generation is harmless:
+    a form that is not a word never occurs in a caption)."""
+    if len(word) < 3 or not word.isalpha():
+        return []
+    if word in _IRREGULAR:
+        return [_IRREGULAR[word]]
+    for ending, plurals in _PLURAL_RULES:
+        if word.endswith(ending):
+            stem = word[: len(word) - len(ending)] if ending else word
+            if ending == "y" and stem[-1] in "aeiou":
+                return [word + "s"]
+            return [stem + plural for plural in plurals]
+    return []
+
+
+def term_keys(term: str) -> list[str]:
+    """Every key a term is matched under: as written, with its last word pluralised,
+    and with hyphenated parts also written closed up ("x-ray" -> "x ray", "xray")."""
+    base = key_of(term)
+    if not base:
+        return []
+    variants = [base]
+    closed = key_of(re.sub(r"(?<=\w)-(?=\w)", "", term))
+    if closed != base:
+        variants.append(closed)
+    keys: list[str] = []
+    for variant in variants:
+        keys.append(variant)
+        head, _, last = variant.rpartition(" ")
+        for plural in plural_forms(last):
+            keys.append(f"{head} {plural}" if head else plural)
+    return list(dict.fromkeys(keys))
