@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+from collections.abc import Iterator
 
 from pipeline.runner import run, stage_folders
 from pipeline.stages import STAGES
@@ -27,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=2000,
         help="Parquet shard size (default %(default)s)",
     )
-    parser.add_argument("--quiet", action="store_true", help="only warnings from Beam")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="Beam's logs (workers too) go to OUTPUT.beam.log instead of the terminal",
+    )
     for spec in STAGES.values():
         group = parser.add_argument_group(spec.name)
         spec.add_arguments(group)
@@ -44,6 +51,22 @@ def format_stats(stats: dict) -> str:
     )
 
 
+@contextlib.contextmanager
+def stderr_to(path: str) -> Iterator[None]:
+    """Send this process's stderr, and so its Beam worker processes', to a file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "w") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
@@ -53,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     chain = args.stage == "all"
     specs = list(STAGES.values()) if chain else [STAGES[args.stage]]
-    stats = run(specs, args, beam_args, chain)
+    if args.quiet and "://" not in args.output:
+        log_path = f"{args.output.rstrip('/')}.beam.log"
+        with stderr_to(log_path):
+            stats = run(specs, args, beam_args, chain)
+        print(f"Beam's own log: {log_path}")
+    else:
+        stats = run(specs, args, beam_args, chain)
     folders = stage_folders(specs, args.output, chain)
     for name, stage_stats in stats.items():
         print(format_stats(stage_stats))

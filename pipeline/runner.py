@@ -57,7 +57,10 @@ def run(
     set_single_thread_env()
     folders = stage_folders(specs, args.output, chain)
     temps = {name: temp_folder_for(folder) for name, folder in folders.items()}
-    options = PipelineOptions(beam_args_with_defaults(beam_args))
+    beam_args = beam_args_with_defaults(beam_args)
+    if getattr(args, "quiet", False) and not any("sdk_harness_log_level" in a for a in beam_args):
+        beam_args.append("--default_sdk_harness_log_level=WARNING")  # worker processes too
+    options = PipelineOptions(beam_args)
     try:
         with beam.Pipeline(options=options) as pipeline:
             build(pipeline, specs, args, temps)
