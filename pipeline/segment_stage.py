@@ -37,12 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_DEFAULTS.uniform_tol,
         help="grey-level range of a separator row or column (default %(default)s)",
     )
-    parser.add_argument(
-        "--max-image-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help="larger images are error records, not decoded (default %(default)s)",
-    )
 
 
 def make_config(args: argparse.Namespace) -> SegmentStageConfig:
@@ -51,9 +45,9 @@ def make_config(args: argparse.Namespace) -> SegmentStageConfig:
         min_side=args.min_panel_side,
         uniform_tol=args.separator_tolerance,
     )
-    return SegmentStageConfig(
-        keep_parent=args.keep_parent, max_image_pixels=args.max_image_pixels, segment=segment
-    )
+    # the pixel limit is extract's --max-image-pixels when the stages run chained
+    limit = getattr(args, "max_image_pixels", DEFAULT_MAX_PIXELS)
+    return SegmentStageConfig(keep_parent=args.keep_parent, max_image_pixels=limit, segment=segment)
 
 
 def make_fn(config: SegmentStageConfig) -> Segmenter:

@@ -139,14 +139,21 @@ class _Segmenter:
     def _separators(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
         """Runs of uniform lines across `sub` (axis 1: rows, axis 0: columns)."""
         uniform = (sub.max(axis) - sub.min(axis)) <= self.cfg.uniform_tol
-        near_bg = np.abs(sub.mean(axis) - self.bg) <= self.cfg.uniform_tol
+        mean = sub.mean(axis)
+        near_bg = np.abs(mean - self.bg) <= self.cfg.uniform_tol
         n = uniform.shape[0]
         runs = []
         for a, b in _runs(uniform):
             if a == 0 or b == n:
                 continue
-            # a band of another colour separates only when it is a thin line
-            if near_bg[a:b].all() or b - a <= max(3, n // 60):
+            if near_bg[a:b].all():
+                runs.append((a, b))
+                continue
+            # a band of another colour separates only as a thin line that stands out from
+            # both sides (not a smooth stretch inside a photograph)
+            line = mean[a:b].mean()
+            contrast = min(abs(line - mean[a - 1]), abs(line - mean[b]))
+            if b - a <= max(3, n // 60) and contrast > 2 * self.cfg.uniform_tol:
                 runs.append((a, b))
         return runs
 
@@ -349,10 +356,29 @@ def _group_by_labels(boxes: list[Box], labels: list[str | None]) -> tuple[list[B
     return [grouped[k] for k in keys], [labels[k] for k in keys]
 
 
+def regular(boxes: list[Box], tol: float = 0.2) -> bool:
+    """All boxes about as wide, or all about as tall, as their median: a grid or a strip."""
+    widths = sorted(b[2] - b[0] for b in boxes)
+    heights = sorted(b[3] - b[1] for b in boxes)
+
+    def close(values: list[int]) -> bool:
+        mid = values[len(values) // 2]
+        return all(abs(v - mid) <= tol * mid for v in values)
+
+    return close(widths) and close(heights)
+
+
 def segment_gray(
-    gray: np.ndarray, config: SegmentConfig | None = None, allowed: set[str] | None = None
+    gray: np.ndarray,
+    config: SegmentConfig | None = None,
+    allowed: set[str] | None = None,
+    caption_marked: bool | None = None,
 ) -> Segmentation:
-    """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order."""
+    """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order.
+
+    `allowed`: the letters panels may carry (None: a-h and A-H; empty: read none).
+    `caption_marked`: whether the caption names panels. When it names none, a split needs
+    image evidence beyond the cuts (letters, or a regular grid); None means unknown."""
     cfg = config or SegmentConfig()
     h, w = gray.shape
     whole = (0, 0, w, h)
@@ -361,20 +387,24 @@ def segment_gray(
     seg = _Segmenter(gray, cfg)
     boxes = seg.split(whole, 0)
     if len(boxes) < 2:
-        return Segmentation((Panel(whole),), "single", 1.0 if len(boxes) <= 1 else 0.5)
+        return Segmentation((Panel(whole),), "single", 1.0)
     boxes = reading_order(boxes)
-    side = max(h, w)
-    glyph = (max(8, side // 70), max(16, side // 18))
-    hits = [find_label(gray, box, glyph, allowed) for box in boxes]
-    labels = plausible_labels([hit.text if hit else None for hit in hits])
-    boxes, labels = _group_by_labels(boxes, labels)
-    if len(boxes) < 2:
+    labels: list[str | None] = [None] * len(boxes)
+    if allowed is None or allowed:
+        side = max(h, w)
+        glyph = (max(8, side // 70), max(16, side // 18))
+        hits = [find_label(gray, box, glyph, allowed) for box in boxes]
+        labels = plausible_labels([hit.text if hit else None for hit in hits])
+        boxes, labels = _group_by_labels(boxes, labels)
+    lettered = sum(1 for lab in labels if lab)
+    if len(boxes) < 2 or (caption_marked is False and lettered < 2 and not regular(boxes)):
         return Segmentation((Panel(whole),), "single", 0.5)
     order = reading_order(boxes)
     by_box = dict(zip(boxes, labels, strict=True))
-    lettered = sum(1 for lab in labels if lab)
+    grid = regular(boxes)
     panels = tuple(
-        Panel(box, by_box[box], round(0.6 + (0.4 if by_box[box] else 0.0), 3)) for box in order
+        Panel(box, by_box[box], round(0.6 + 0.2 * grid + (0.2 if by_box[box] else 0.0), 3))
+        for box in order
     )
     score = round(sum(p.score for p in panels) / len(panels), 3)
     return Segmentation(panels, "xycut+labels" if lettered >= 2 else "xycut", score)
@@ -390,12 +420,15 @@ def work_image(img: Image.Image, work_side: int) -> tuple[np.ndarray, int]:
 
 
 def segment_image(
-    img: Image.Image, config: SegmentConfig | None = None, allowed: set[str] | None = None
+    img: Image.Image,
+    config: SegmentConfig | None = None,
+    allowed: set[str] | None = None,
+    caption_marked: bool | None = None,
 ) -> Segmentation:
-    """Panel boxes of one decoded figure, in its own pixels."""
+    """Panel boxes of one decoded figure, in its own pixels (see `segment_gray`)."""
     cfg = config or SegmentConfig()
     gray, factor = work_image(img, cfg.work_side)
-    seg = segment_gray(gray, cfg, allowed)
+    seg = segment_gray(gray, cfg, allowed, caption_marked)
     if factor == 1:
         return seg
     w, h = img.size

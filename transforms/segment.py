@@ -61,12 +61,12 @@ def encode(img: Image.Image, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def caption_letters(split: CaptionSplit) -> set[str] | None:
-    """The letters a panel may carry, from the caption; None when it names none."""
+def caption_letters(split: CaptionSplit) -> set[str]:
+    """The letters a panel may carry: those the caption names (either case, thin letters
+    only as named). Empty when the caption names no lettered panels: read none."""
     letters = {lab[0] for lab in split.labels if len(lab) <= 3 and lab[0].isalpha()}
-    if split.style not in ("leading", "inline") or not letters:
-        return None
-    # thin letters are only trusted when the caption names them
+    if split.style not in ("leading", "inline"):
+        return set()
     return letters | {c.swapcase() for c in letters if c.swapcase() not in THIN}
 
 
@@ -82,7 +82,13 @@ class Segmenter:
         if not image or not image.get("bytes"):
             return UnitResult(records=[self._no_image(record, split)])
         img = decode(image["bytes"], self.config.max_image_pixels)
-        seg = segment_image(img, self.config.segment, caption_letters(split))
+        caption = record.get("caption")
+        seg = segment_image(
+            img,
+            self.config.segment,
+            caption_letters(split) if caption else None,
+            bool(split.parts) if caption else None,
+        )
         if not seg.is_compound:
             return UnitResult(records=[self._single(record, seg)])
         records = self._panels(record, img, seg, split)

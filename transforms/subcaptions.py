@@ -17,13 +17,14 @@ import re
 from dataclasses import dataclass
 
 _LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
-_SEP = r"\s*(?:,|and|&|to|[-–—−])\s*"
+_SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|&|to|[-–—−~])\s*"
 _GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
 _LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
-_RANGE_RE = re.compile(r"[-–—−]|\bto\b")
+_RANGE_RE = re.compile(r"[-–—−~]|\bto\b")
 # a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
 _BARE_RE = re.compile(rf"(?<![\w(\-–—−])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
-_PAREN_RE = re.compile(rf"\(({_GROUP})\)")
+# "(A)", "(A–C)", and "(C)-(E)" / "(C) and (D)" as one marker
+_PAREN_RE = re.compile(rf"(?<!\w)\(({_GROUP})\)(?:({_SEP})\(({_GROUP})\))?")
 _POSITION_RE = re.compile(
     r"(top|bottom|upper|lower|left|right|middle|centre|center)"
     r"(?:[ -](left|right|middle|centre|center))?"
@@ -81,6 +82,7 @@ class _Marker:
     end: int
     labels: tuple[str, ...]
     weight: int  # 3 at a sentence start, 1 inside a sentence
+    strong: bool = False  # "(A) Text", "A. Text", "A) Text" at a sentence start
 
     @property
     def first(self) -> tuple[int, int]:
@@ -129,22 +131,34 @@ def _range(lo: str, hi: str) -> list[str]:
     return [lo, hi]
 
 
-def _at_sentence_start(text: str, pos: int) -> bool:
-    return bool(_SENTENCE_END.search(text[:pos]))
+def _paren_labels(m: re.Match) -> tuple[str, ...]:
+    if m.group(3) is None:
+        return expand_group(m.group(1))
+    return expand_group(f"{m.group(1)}{m.group(2)}{m.group(3)}")
 
 
-def _leading_candidates(text: str) -> list[_Marker]:
+def _at_sentence_start(text: str, pos: int, title_end: int = -1) -> bool:
+    return pos == title_end or bool(_SENTENCE_END.search(text[:pos]))
+
+
+def _leading_candidates(text: str, title_end: int = -1) -> list[_Marker]:
     found: dict[int, _Marker] = {}
     for m in _PAREN_RE.finditer(text):
         after = text[m.end() : m.end() + 5]
-        if _at_sentence_start(text, m.start()) and not re.match(r"\s*(?:,|and\b|or\b)", after):
-            found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), 3)
+        at_start = _at_sentence_start(text, m.start(), title_end)
+        if at_start and not re.match(r"\s*(?:,|and\b|or\b)", after):
+            strong = after.strip()[:1].isupper()
+            found[m.start()] = _Marker(m.start(), m.end(), _paren_labels(m), 3, strong)
+        elif re.match(r" [A-Z][a-z]", after):  # "… supplement 1A (B) TCR MC and …"
+            found[m.start()] = _Marker(m.start(), m.end(), _paren_labels(m), 1)
     for m in _BARE_RE.finditer(text):
         if m.start() in found or m.start() > 0 and text[m.start() - 1] == "(":
             continue
+        if text.count("(", 0, m.start()) > text.count(")", 0, m.start()):
+            continue  # inside parentheses: "(A, B, C)" is not three markers
         closer = m.group(2) or " "
         after = text[m.end() : m.end() + 2].strip()[:1]
-        if _at_sentence_start(text, m.start()):
+        if _at_sentence_start(text, m.start(), title_end):
             weight = 3
         elif closer == ")":
             weight = 2  # "b) …" without an opening parenthesis is a marker, not prose
@@ -155,7 +169,8 @@ def _leading_candidates(text: str) -> list[_Marker]:
         if closer == " " and len(m.group(1)) == 1 and m.group(1).isupper() and weight == 3:
             # "A Western blot …" is English; "A Schematic" style needs a following "B …"
             weight = 2
-        found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), weight)
+        strong = weight == 3 and closer in ".)" and after[:1].isupper()
+        found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), weight, strong)
     return [found[k] for k in sorted(found)]
 
 
@@ -166,7 +181,8 @@ def _best_chain(markers: list[_Marker]) -> list[_Marker]:
         score, prev = (m.weight, -1) if m.first == (0, 0) else (-1, -1)
         for j in range(i):
             p = markers[j]
-            if best[j][0] < 0 or p.upper != m.upper or p.end > m.start or m.first <= p.last:
+            # first labels ascend; "(B) and (E) … (C) and (F)" interleave their second ones
+            if best[j][0] < 0 or p.upper != m.upper or p.end > m.start or m.first <= p.first:
                 continue
             if best[j][0] + m.weight > score:
                 score, prev = best[j][0] + m.weight, j
@@ -179,7 +195,9 @@ def _best_chain(markers: list[_Marker]) -> list[_Marker]:
         chain.append(markers[end])
         end = best[end][1]
     chain.reverse()
-    if sum(len(m.labels) for m in chain) < 2 or all(m.weight < 2 for m in chain):
+    if all(m.weight < 2 for m in chain):
+        return []
+    if sum(len(m.labels) for m in chain) < 2 and not chain[0].strong:
         return []
     return chain
 
@@ -198,7 +216,22 @@ def _split_shared_tail(text: str) -> tuple[str, str]:
     return text, ""
 
 
+def _with_inline(labels: tuple[str, ...], body: str, named: set[str]) -> tuple[str, ...]:
+    """Add the labels a part refers to inline ("cuvettes (B)") that no marker opens, of the
+    markers' case and within their range (so "(E)-α-bergamotene" after "(C)" is not one)."""
+    top = max(_order(lab) for lab in named)
+    upper = labels[0][0].isupper()
+    extra = [
+        lab
+        for m in _PAREN_RE.finditer(body)
+        for lab in _paren_labels(m)
+        if lab not in named and _order(lab) < top and lab[0].isupper() == upper
+    ]
+    return tuple(dict.fromkeys(labels + tuple(extra)))
+
+
 def _from_chain(text: str, chain: list[_Marker]) -> CaptionSplit:
+    named = {lab for m in chain for lab in m.labels}
     parts = []
     tail = ""
     for index, marker in enumerate(chain):
@@ -206,7 +239,9 @@ def _from_chain(text: str, chain: list[_Marker]) -> CaptionSplit:
         body = text[marker.end : stop].strip()
         if index + 1 == len(chain):
             body, tail = _split_shared_tail(body)
-        parts.append(SubCaption(marker.labels, _clean(body)))
+        labels = _with_inline(marker.labels, body, named)
+        named.update(labels)
+        parts.append(SubCaption(labels, _clean(body)))
     preamble = " ".join(x for x in (text[: chain[0].start].strip(), tail.strip()) if x)
     return CaptionSplit(preamble, tuple(parts), "leading")
 
@@ -254,17 +289,22 @@ def _from_inline(text: str) -> CaptionSplit | None:
             else:
                 phrase = _clean(sentence[refs[index - 1].end() if index else 0 : m.start()])
                 body = " ".join(x for x in (phrase, tail.rstrip(".")) if x)
-            texts.setdefault(expand_group(m.group(1)), []).append(body.strip())
-    if not texts:
+            texts.setdefault(_paren_labels(m), []).append(body.strip())
+    if len({lab for labels in texts for lab in labels}) < 2:
         return None
     parts = tuple(SubCaption(labels, " ".join(t)) for labels, t in texts.items())
     return CaptionSplit(" ".join(shared), parts, "inline")
 
 
-def split_caption(caption: str | None) -> CaptionSplit:
-    """The preamble and the per-panel parts of one caption (style "none" when unmarked)."""
+def split_caption(caption: str | None, title: str | None = None) -> CaptionSplit:
+    """The preamble and the per-panel parts of one caption (style "none" when unmarked).
+
+    `title`: the caption's title when `caption` starts with it; a marker right after it
+    opens a panel even without a full stop between ("… Genes (A) Dendrogram …")."""
     text = re.sub(r"\s+", " ", caption or "").strip()
-    chain = _best_chain(_leading_candidates(text))
+    title = re.sub(r"\s+", " ", title or "").strip()
+    title_end = len(title) + 1 if title and text.startswith(title + " ") else -1
+    chain = _best_chain(_leading_candidates(text, title_end))
     if chain:
         return _from_chain(text, chain)
     return _from_positions(text) or _from_inline(text) or CaptionSplit(text, (), "none")
