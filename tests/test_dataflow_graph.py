@@ -15,7 +15,7 @@ DATAFLOW_ARGS = [
     "--project=my-project",
     "--region=us-central1",
     "--temp_location=gs://my-bucket/tmp",
-    "--setup_file=./setup.py",
+    "--setup_file=./pyproject.toml",
 ]
 
 

@@ -20,12 +20,17 @@ from lxml import etree
 from transforms.jats_meta import (
     NOTICE_TYPES,
     XLINK_HREF,
-    XML_LANG,
     ArticleMeta,
     article_meta,
-    first,
 )
-from transforms.jats_text import element_text, local, sentences_at, text_with_fig_refs
+from transforms.jats_text import (
+    element_text,
+    local,
+    needs_walk,
+    plain_text,
+    sentences_at,
+    text_with_fig_refs,
+)
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -146,14 +151,12 @@ def href_stem(href: str) -> str:
     return (root if ext.lower() in IMAGE_EXTENSIONS else name).lower()
 
 
+_NEAREST_LANG = etree.XPath("ancestor-or-self::*[@xml:lang][1]/@xml:lang")
+
+
 def _lang_of(el: etree._Element) -> str | None:
-    node = el
-    while node is not None:
-        lang = node.get(XML_LANG)
-        if lang:
-            return lang.lower()
-        node = node.getparent()
-    return None
+    found = _NEAREST_LANG(el)
+    return str(found[0]).lower() if found and found[0] else None
 
 
 def _graphics(el: etree._Element) -> list[etree._Element]:
@@ -194,13 +197,16 @@ def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
 
 
 def _caption_of(fig: etree._Element) -> Caption:
-    label = element_text(first(fig, "label")) or None
-    cap = first(fig, "caption")
+    label = element_text(fig.find("label")) or None
+    cap = fig.find("caption")
     title = None
     text = None
     if cap is not None:
         kids = [child for child in cap if local(child.tag)]
-        parts = [element_text(child) for child in kids]
+        if needs_walk(cap):
+            parts = [element_text(child) for child in kids]
+        else:  # plain text all through: libxml2 serialises it
+            parts = [plain_text(child) for child in kids]
         if kids and local(kids[0].tag) == "title":
             title = parts[0] or None
         # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text

@@ -164,16 +164,21 @@ def _walk(el: etree._Element, out: list[str]) -> None:
 _WALK_TAGS = tuple(sorted(SKIP_IN_TEXT | FORMULAS | SPACE_AROUND | {"inline-graphic", "{*}math"}))
 
 
-def _needs_walk(el: etree._Element) -> bool:
+def needs_walk(el: etree._Element) -> bool:
+    """Whether anything below `el` needs the Python walk (math, attached files, breaks)."""
     return any(node is not el for node in el.iter(*_WALK_TAGS))
+
+
+def plain_text(el: etree._Element) -> str:
+    return squash(etree.tostring(el, method="text", encoding=str, with_tail=False))
 
 
 def element_text(el: etree._Element | None) -> str:
     """Text of an element, with math rendered and attached files left out."""
     if el is None:
         return ""
-    if not _needs_walk(el):
-        return squash(etree.tostring(el, method="text", encoding=str, with_tail=False))
+    if not needs_walk(el):
+        return plain_text(el)
     out: list[str] = []
     _walk(el, out)
     return squash("".join(out))
