@@ -57,12 +57,12 @@ STRONG: dict[str, str] = {
         cross sectional imaging;multiplanar;diagnostic imaging;radiological image;
         radiologic image;radiological finding;radiologic finding;radiological examination""",
     "radiology/pet": """fdg;18f fdg;fluorodeoxyglucose;suv;suvmax;standardized uptake value;
-        pet ct;pet mri;psma pet;hypermetabolic;fdg avid;fdg uptake""",
+        psma pet;hypermetabolic;fdg avid;fdg uptake""",
     "radiology/scintigraphy": """bone scan;bone scintigraphy;technetium;99mtc;tc 99m;99m tc;
         tc99m;mdp;sestamibi;mibi;mibg;octreotide scan;octreoscan;ga 67;thallium;
         ventilation perfusion scan;hida;hida scan;dmsa;mag3;thyroid scan;radioiodine;
         whole body scan;gamma camera;lymphoscintigraphy;radiotracer;tracer uptake""",
-    "radiology/spect": "spect ct;myocardial perfusion imaging",
+    "radiology/spect": "myocardial perfusion imaging",
     "radiology/mammography": """tomosynthesis;craniocaudal;mediolateral oblique;cc view;mlo;
         mlo view;spot compression;mammographic""",
     "microscopy/histology": """h e;hematoxylin;haematoxylin;hematoxylin eosin;
@@ -115,7 +115,8 @@ STRONG: dict[str, str] = {
     "endoscopy/gastrointestinal": """gastroscopy;gastroscopic;esophagogastroduodenoscopy;egd;
         upper endoscopy;upper gastrointestinal endoscopy;enteroscopy;capsule endoscopy;
         duodenoscopy;colonoscopic;narrow band imaging;chromoendoscopy""",
-    "endoscopy/bronchoscopy": "bronchoscopic;laryngoscopy;laryngoscopic;nasendoscopy;nasal endoscopy",
+    "endoscopy/bronchoscopy": """bronchoscopic;laryngoscopy;laryngoscopic;nasendoscopy;
+        nasal endoscopy""",
     "endoscopy/laparoscopy": "laparoscopic;thoracoscopy;thoracoscopic",
     "endoscopy/arthroscopy": "arthroscopic",
     "endoscopy/cystoscopy": "cystoscopic;ureteroscopy;hysteroscopy;hysteroscopic",
@@ -148,7 +149,8 @@ STRONG: dict[str, str] = {
         cartoon representation;molecular structure;three dimensional structure;3d structure;
         molecular model;molecular docking;homology model;surface representation;
         electrostatic potential;protein structure;structural model""",
-    "molecular/other": "mass spectrometry;mass spectrum;nmr spectrum;chromatography;hplc;microarray",
+    "molecular/other": """mass spectrometry;mass spectrum;nmr spectrum;chromatography;hplc;
+        microarray""",
     "illustration/diagram": """schematic;schematic diagram;schematic representation;
         schematic illustration;schematic overview;schematic model;schema;scheme;diagram;
         proposed model;working model;hypothetical model;signaling pathway;signalling pathway;
@@ -177,6 +179,6 @@ WEAK: dict[str, str] = {
         fold change;relative expression;statistically significant;significant difference;
         percentage;distribution;correlation;comparison""",
     "illustration/diagram": "model;pathway;mechanism;overview;map",
-    "photography/clinical": "appearance;view;patient;skin",
+    "photography/clinical": "appearance;skin",
     "molecular/gel": "lane;lanes;band;bands",
 }

@@ -1,0 +1,163 @@
+"""The concept matcher: exact offsets, longest matches, abbreviations, plurals, negation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from metadata.lexicon import Lexicon, load_default, make_concept
+from transforms.concepts import ConceptMatcher
+from transforms.normalise import key_of, term_keys
+
+
+@pytest.fixture(scope="module")
+def default() -> ConceptMatcher:
+    return ConceptMatcher(load_default())
+
+
+@pytest.fixture(scope="module")
+def small() -> ConceptMatcher:
+    return ConceptMatcher(
+        Lexicon(
+            "small",
+            [
+                make_concept("C0023884", "Liver", ("T023",), ["liver"]),
+                make_concept("C0027651", "Neoplasms", ("T191",), ["tumour", "tumor"]),
+                make_concept("C0023903", "Liver neoplasms", ("T191",), ["liver tumour"]),
+                make_concept("C0040405", "CT", ("T060",), ["computed tomography", "CT"]),
+                make_concept("C0026769", "Multiple Sclerosis", ("T047",), ["MS"]),
+                make_concept("C0024204", "Lymph node", ("T023",), ["lymph node"]),
+                make_concept("C0043299", "X-ray", ("T060",), ["X-ray"]),
+            ],
+        )
+    )
+
+
+def spans(matcher: ConceptMatcher, text: str) -> list[tuple[str, str, bool]]:
+    return [
+        (text[m.start : m.end], m.concept.cui, m.negated) for m in matcher.analyse(text).matches
+    ]
+
+
+def test_overlaps_resolve_to_the_longest(small: ConceptMatcher) -> None:
+    text = "Resected liver tumour and a second tumour in the liver."
+    assert spans(small, text) == [
+        ("liver tumour", "C0023903", False),
+        ("tumour", "C0027651", False),
+        ("liver", "C0023884", False),
+    ]
+
+
+def test_plural_hyphen_and_case_variants(small: ConceptMatcher) -> None:
+    text = "Chest X-rays, an xray and two LYMPH-NODES; Xray."
+    assert [s for s, _, _ in spans(small, text)] == ["X-rays", "xray", "LYMPH-NODES", "Xray"]
+
+
+def test_abbreviations_match_only_as_written_whole_tokens(small: ConceptMatcher) -> None:
+    assert spans(small, "CT of the head") == [("CT", "C0040405", False)]
+    assert spans(small, "the ct value, Ct and CTA") == []
+    # MS is on the ambiguous stop-list even when the lexicon lists it
+    assert spans(small, "MS lesions") == []
+
+
+def test_offsets_survive_accents_and_odd_unicode() -> None:
+    matcher = ConceptMatcher(
+        Lexicon(
+            "u", [make_concept("C0037133", "Sjogren syndrome", ("T047",), ["Sjögren syndrome"])]
+        )
+    )
+    text = "İ — Sjögren’s? No: Sjögren syndrome (SJÖGREN SYNDROME)."
+    found = spans(matcher, text)
+    assert [s for s, _, _ in found] == ["Sjögren syndrome", "SJÖGREN SYNDROME"]
+
+
+def test_negation_is_flagged_and_the_concept_kept(small: ConceptMatcher) -> None:
+    found = spans(small, "No evidence of tumour. The liver shows a tumour, but no lymph node.")
+    assert found == [
+        ("tumour", "C0027651", True),
+        ("liver", "C0023884", False),
+        ("tumour", "C0027651", False),
+        ("lymph node", "C0024204", True),
+    ]
+    assert spans(small, "Liver tumour was excluded.")[0][2] is True
+    assert spans(small, "Not only the liver tumour grew.")[0][2] is False
+
+
+def test_struct_has_the_schema_fields(default: ConceptMatcher) -> None:
+    (concept,) = default.concepts_of("hepatocellular carcinoma")
+    assert concept == {
+        "cui": "C0019204",
+        "name": "Primary carcinoma of the liver cells",
+        "start": 0,
+        "end": 24,
+        "semtypes": ["T191"],
+        "semgroup": "DISO",
+        "negated": False,
+    }
+
+
+def test_artefact_round_trip(default: ConceptMatcher) -> None:
+    text = "Axial contrast-enhanced CT of the abdomen shows liver metastases."
+    loaded = ConceptMatcher.from_bytes(default.to_bytes())
+    assert spans(loaded, text) == spans(default, text)
+    assert len(loaded) == len(default)
+
+
+def test_empty_and_missing_text(default: ConceptMatcher) -> None:
+    assert default.concepts_of(None) == []
+    assert default.concepts_of("") == []
+    assert default.concepts_of(" ,;— ") == []
+
+
+def _check_offsets(matcher: ConceptMatcher, text: str) -> int:
+    """Every match covers whole tokens, and its text is a key of its concept."""
+    matches = matcher.analyse(text).matches
+    for m in matches:
+        covered = text[m.start : m.end]
+        assert m.start == 0 or not text[m.start - 1].isalnum(), (covered, text)
+        assert m.end == len(text) or not text[m.end].isalnum(), (covered, text)
+        keys = {k for term in m.concept.terms for k in term_keys(term)}
+        assert key_of(covered) in keys, (covered, m.concept.name)
+    previous_end = -1
+    for m in matches:
+        assert m.start >= previous_end  # non-overlapping, in order
+        previous_end = m.end
+    return len(matches)
+
+
+@pytest.mark.realdata
+def test_offsets_are_exact_on_roco_captions(default: ConceptMatcher, testdata: Path) -> None:
+    total = 0
+    for name in ("nonradiology", "radiology_dev600"):
+        path = testdata / "captions" / f"ROCO_test_{name}_captions.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            caption = line.split("\t", 1)[1]
+            total += _check_offsets(default, caption)
+    assert total > 2000
+
+
+@pytest.mark.realdata
+def test_offsets_are_exact_on_jats_captions(default: ConceptMatcher, testdata: Path) -> None:
+    total = 0
+    for path in sorted((testdata / "jats").glob("*.*ml")):
+        try:
+            tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            continue
+        for caption in tree.iter("caption"):
+            total += _check_offsets(default, "".join(caption.itertext()))
+    assert total > 100
+
+
+@pytest.mark.realdata
+def test_longest_match_on_a_real_caption(default: ConceptMatcher, testdata: Path) -> None:
+    lines = (testdata / "captions" / "ROCO_test_nonradiology_captions.txt").read_text("utf-8")
+    caption = next(
+        line.split("\t", 1)[1] for line in lines.splitlines() if line.startswith("ROCO_81851")
+    )
+    found = spans(default, caption)
+    assert ("optical coherence tomography", "C0920367", False) in found
+    assert all(cui != "C0040395" for _, cui, _ in found)  # never the shorter "tomography"
+    assert ("OCT", "C0920367", False) in found

@@ -1,0 +1,176 @@
+"""Lexicon loaders (UMLS RRF, MeSH XML and TSV), semantic groups, the bundled default
+lexicon and the cached matcher artefact."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metadata import write_default
+from metadata.artefact import LexiconSource, cached_artefact
+from metadata.lexicon import DEFAULT_LEXICON, load_default, read_tsv, write_tsv
+from metadata.mesh import MeshFormatError, load_mesh_tsv, load_mesh_xml, natural_order
+from metadata.semgroups import GROUP_NAMES, TYPE_GROUP, read_semgroups
+from metadata.umls import load_umls
+from transforms.concepts import ConceptMatcher
+from transforms.modality import TAXONOMY
+
+
+@pytest.fixture
+def umls_dir(testdata: Path, tmp_path: Path) -> Path:
+    """The real-format RRF fixtures laid out as a META folder."""
+    meta = tmp_path / "META"
+    meta.mkdir()
+    shutil.copy(testdata / "vocab" / "scispacy_MRCONSO.RRF", meta / "MRCONSO.RRF")
+    shutil.copy(testdata / "vocab" / "scispacy_MRSTY.RRF", meta / "MRSTY.RRF")
+    return meta
+
+
+@pytest.mark.realdata
+def test_semantic_group_facts_match_nlm_semgroups(testdata: Path) -> None:
+    assert read_semgroups(testdata / "vocab" / "UMLS_SemGroups.txt") == TYPE_GROUP
+    assert len(GROUP_NAMES) == 15
+    assert set(TYPE_GROUP.values()) == set(GROUP_NAMES)
+
+
+@pytest.mark.realdata
+def test_umls_loader_reads_the_rrf_fixtures(umls_dir: Path) -> None:
+    lexicon = load_umls(umls_dir)
+    by_cui = {c.cui: c for c in lexicon.concepts}
+    assert set(by_cui) == {"C0000005", "C0000039"}
+    maa = by_cui["C0000005"]
+    assert maa.name == "(131)I-Macroaggregated Albumin"
+    assert maa.terms == ("(131)I-Macroaggregated Albumin", "(131)I-MAA")
+    assert maa.semtypes == ("T116",) and maa.semgroup == "CHEM"
+    assert by_cui["C0000039"].semtypes == ("T109", "T121")
+    assert load_umls(umls_dir, languages=("FRE",)).concepts == []
+    assert load_umls(umls_dir, sources=("SNOMEDCT_US",)).concepts == []
+    assert len(load_umls(umls_dir, sources=("MSH",))) == 2
+
+
+@pytest.mark.realdata
+def test_umls_loader_drops_suppressed_strings(umls_dir: Path) -> None:
+    conso = umls_dir / "MRCONSO.RRF"
+    rows = conso.read_text(encoding="utf-8").splitlines()
+    # mark the (131)I-MAA string obsolete (SUPPRESS column = O)
+    fields = rows[1].split("|")
+    fields[16] = "O"
+    rows[1] = "|".join(fields)
+    conso.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    maa = next(c for c in load_umls(umls_dir).concepts if c.cui == "C0000005")
+    assert maa.terms == ("(131)I-Macroaggregated Albumin",)
+    kept = next(
+        c for c in load_umls(umls_dir, keep_suppressed=True).concepts if c.cui == "C0000005"
+    )
+    assert "(131)I-MAA" in kept.terms
+
+
+@pytest.mark.realdata
+def test_umls_loader_names_a_malformed_line(umls_dir: Path) -> None:
+    with open(umls_dir / "MRSTY.RRF", "a", encoding="utf-8") as handle:
+        handle.write("\nC0000039|T109|\n")
+    with pytest.raises(ValueError, match=r"MRSTY\.RRF:4: expected 6 fields"):
+        load_umls(umls_dir)
+
+
+@pytest.mark.realdata
+def test_mesh_xml_descriptor_with_types_and_synonyms(testdata: Path) -> None:
+    lexicon = load_mesh_xml(testdata / "vocab" / "mesh_xml2006sample.xml")
+    (calcimycin,) = lexicon.concepts
+    assert calcimycin.cui == "MESH:D000001"
+    assert calcimycin.name == "Calcimycin"
+    assert "A23187" in calcimycin.terms
+    assert calcimycin.semtypes and calcimycin.semgroup == "CHEM"
+
+
+@pytest.mark.realdata
+def test_truncated_mesh_xml_names_file_and_line(testdata: Path) -> None:
+    path = testdata / "vocab" / "dhimmel_mesh_desc2015_subset.xml"
+    with pytest.raises(MeshFormatError) as info:
+        load_mesh_xml(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert re.search(r"line \d+", message)
+    salvaged = load_mesh_xml(path, recover=True)
+    assert len(salvaged) >= 2
+    assert [c.cui for c in salvaged.concepts[:2]] == ["MESH:D000001", "MESH:D000002"]
+    assert all(c.semgroup for c in salvaged.concepts)
+
+
+@pytest.mark.realdata
+def test_mesh_2015_names_and_tree_numbers(testdata: Path) -> None:
+    vocab = testdata / "vocab"
+    lexicon = load_mesh_tsv(
+        vocab / "dhimmel_mesh2015_terms.tsv", vocab / "dhimmel_mesh2015_tree-numbers.tsv"
+    )
+    assert len(lexicon) > 27000
+    by_cui = {c.cui: c for c in lexicon.concepts}
+    assert by_cui["MESH:D000001"].semgroup == "CHEM"  # Calcimycin, tree D03
+    acute = by_cui["MESH:D000006"]
+    assert acute.name == "Abdomen, Acute" and "Acute Abdomen" in acute.terms
+    assert acute.semgroup == "DISO"
+    matcher = ConceptMatcher(lexicon)
+    found = matcher.concepts_of("Acute abdomen with liver cirrhosis")
+    assert ("MESH:D000006", 0, 13) in [(c["cui"], c["start"], c["end"]) for c in found]
+    assert any(c["cui"].startswith("MESH:D") and c["name"] == "Liver Cirrhosis" for c in found)
+
+
+def test_natural_order_of_inverted_headings() -> None:
+    assert natural_order("Abdomen, Acute") == "Acute Abdomen"
+    assert natural_order("Liver") is None
+    assert natural_order("Neoplasms, Germ Cell, Embryonal") is None
+
+
+def test_default_lexicon_is_written_from_its_sources() -> None:
+    assert DEFAULT_LEXICON.read_text(encoding="utf-8") == write_tsv(write_default.build())
+
+
+def test_default_lexicon_is_well_formed() -> None:
+    lexicon = load_default()
+    assert len(lexicon) >= 600
+    assert len({c.cui for c in lexicon.concepts}) == len(lexicon)
+    for concept in lexicon.concepts:
+        assert re.fullmatch(r"C\d{7}", concept.cui), concept
+        assert concept.semgroup == TYPE_GROUP[concept.semtypes[0]], concept
+        assert concept.terms, concept
+        if concept.modality:
+            top, sub = concept.modality.split("/")
+            assert sub in TAXONOMY[top]
+    modalities = {c.modality for c in lexicon.concepts}
+    for tag in ("radiology/ct", "radiology/mri", "radiology/pet", "radiology/ultrasound",
+                "radiology/xray", "ophthalmology/oct", "endoscopy/other", "microscopy/electron",
+                "microscopy/immunohistochemistry", "molecular/western_blot"):  # fmt: skip
+        assert tag in modalities, tag
+    groups = {c.semgroup for c in lexicon.concepts}
+    assert {"ANAT", "DISO", "LIVB", "CHEM", "PROC"} <= groups
+
+
+def test_writer_rejects_bad_rows() -> None:
+    with pytest.raises(ValueError, match="not a CUI"):
+        write_default.parse_rows("x", "X123|T023||Liver|liver")
+    with pytest.raises(ValueError, match="unknown semantic types"):
+        write_default.parse_rows("x", "C0023884|T999||Liver|liver")
+    with pytest.raises(ValueError, match="not in the taxonomy"):
+        write_default.parse_rows("x", "C0023884|T023|radiology/lidar|Liver|liver")
+
+
+def test_read_tsv_names_a_malformed_line(tmp_path: Path) -> None:
+    path = tmp_path / "lex.tsv"
+    path.write_text(DEFAULT_LEXICON.read_text(encoding="utf-8") + "C1\tbroken\n", "utf-8")
+    with pytest.raises(ValueError, match=r"lex\.tsv:\d+: malformed"):
+        read_tsv(path)
+
+
+def test_cached_artefact_is_built_once(tmp_path: Path) -> None:
+    source = LexiconSource("tsv", str(DEFAULT_LEXICON))
+    first = cached_artefact(source, tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert cached_artefact(source, tmp_path) == first
+    assert first.stat().st_mtime_ns == stamp
+    matcher = ConceptMatcher.from_bytes(first.read_bytes())
+    assert matcher.concepts_of("MRI of the brain")[0]["cui"] == "C0024485"
+    other = cached_artefact(LexiconSource("default"), tmp_path)
+    assert other != first and other.is_file()
