@@ -36,8 +36,7 @@ from transforms.pdf_eval import (  # noqa: E402
     MANIFEST_LABELS,
     PDFFIGURES2,
     Score,
-    caption_truth,
-    score_captions,
+    caption_scores,
     score_labels,
     truth_from_pdffigures2,
 )
@@ -79,16 +78,9 @@ def timed(fns: dict, repeats: int = REPEATS) -> dict[str, float]:
 
 
 def quality(config: PdfConfig) -> dict[str, object]:
-    captions, notes, per_pdf = Score(), [], {}
-    for pdf in [*JATS_TWINS, *PDFFIGURES2]:
-        doc = parse_pdf((TESTDATA / pdf).read_bytes(), pdf, config)
-        predicted = [
-            (f.number, [f.caption or "", *(t for _, t in f.captions_other)]) for f in doc.figures
-        ]
-        score, missed = score_captions(predicted, caption_truth(TESTDATA, pdf))
-        captions.add(score)
-        notes += [f"{pdf}: {n}" for n in missed]
-        per_pdf[pdf] = vars(score)
+    captions, notes, per_pdf = caption_scores(
+        TESTDATA, lambda pdf: parse_pdf((TESTDATA / pdf).read_bytes(), pdf, config)
+    )
     ious = {}
     for pdf, truth_json in PDFFIGURES2.items():
         doc = parse_pdf((TESTDATA / pdf).read_bytes(), pdf, config)
@@ -113,7 +105,7 @@ def quality(config: PdfConfig) -> dict[str, object]:
             "false_negatives": captions.false_negatives,
             "recall": round(captions.recall, 4),
             "precision": round(captions.precision, 4),
-            "per_pdf": per_pdf,
+            "per_pdf": {pdf: vars(score) for pdf, score in per_pdf.items()},
             "notes": notes,
         },
         "region_iou_vs_pdffigures2": {

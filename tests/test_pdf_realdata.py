@@ -14,12 +14,9 @@ from transforms.extract import ExtractConfig, Extractor
 from transforms.ledger import StageError, UnitResult, run_unit
 from transforms.pdf import PdfConfig, load_pymupdf, parse_pdf
 from transforms.pdf_eval import (
-    JATS_TWINS,
     MANIFEST_LABELS,
     PDFFIGURES2,
-    Score,
-    caption_truth,
-    score_captions,
+    caption_scores,
     score_labels,
     truth_from_pdffigures2,
 )
@@ -40,15 +37,7 @@ def extract_pdf(path: Path, **config) -> UnitResult:
 
 
 def test_caption_recall_and_precision_meet_the_targets(testdata: Path) -> None:
-    total, notes = Score(), []
-    for pdf in [*JATS_TWINS, *PDFFIGURES2]:
-        doc = parsed(testdata, pdf)
-        predicted = [
-            (f.number, [f.caption or "", *(t for _, t in f.captions_other)]) for f in doc.figures
-        ]
-        score, missed = score_captions(predicted, caption_truth(testdata, pdf))
-        total.add(score)
-        notes += [f"{pdf}: {n}" for n in missed]
+    total, notes, _ = caption_scores(testdata, lambda pdf: parsed(testdata, pdf))
     assert total.true_positives >= 10, notes
     assert total.recall >= 0.9, notes
     assert total.precision >= 0.95, notes

@@ -37,6 +37,7 @@ DEFAULT_DPI = 150
 DEFAULT_MAX_PAGES = 500
 FURNITURE_SHARE = 0.5  # a graphic on at least this share of the pages (and 3) is furniture
 REGION_PAD = 2.0
+IMAGE_OPS = {"fill-image", "fill-imgmask"}
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 BAD_TITLES = re.compile(r"untitled|microsoft|\.docx?$|\.pdf$|\.tex$|^\S+$|^[\d\s.]+$", re.I)
 
@@ -139,8 +140,9 @@ def read_page(page: Any, number: int, flags: int) -> PageLayout:
         text = _block_text(["".join(s["text"] for s in line["spans"]) for line in lines])
         blocks.append(TextBlock(tuple(block["bbox"]), text, len(lines), spans[0]["size"]))
     graphics = []
-    for info in page.get_image_info():  # no xrefs: those cost an MD5 of every image
-        clipped = _clip(tuple(info["bbox"]), box)
+    # the bbox log places images without decoding them (get_image_info decodes and hashes)
+    for kind, where in page.get_bboxlog():
+        clipped = _clip(tuple(where), box) if kind in IMAGE_OPS else None
         if clipped:
             graphics.append(Graphic(clipped, raster=True))
     page_area = area(box)
@@ -305,10 +307,12 @@ def document_doi(doc: Any, layouts: list[PageLayout]) -> str | None:
     return None
 
 
-def render_region(doc: Any, page_no: int, bbox: Rect, config: PdfConfig) -> NormalisedImage:
-    """The region as its embedded raster when it is exactly one, else rendered at `dpi`."""
+def render_region(
+    doc: Any, page_no: int, bbox: Rect, rasters: list[Rect], config: PdfConfig
+) -> NormalisedImage:
+    """The region as its embedded JPEG when it is exactly one, else rendered at `dpi`."""
     page = doc[page_no]
-    native = _native_image(doc, page, bbox, config)
+    native = _native_image(doc, page, bbox, rasters, config)
     if native is not None:
         return native
     pymupdf = load_pymupdf()
@@ -322,31 +326,33 @@ def render_region(doc: Any, page_no: int, bbox: Rect, config: PdfConfig) -> Norm
     return normalise_image(pix.tobytes("png"), config.max_image_pixels)
 
 
-def _native_image(doc: Any, page: Any, bbox: Rect, config: PdfConfig) -> NormalisedImage | None:
+def _native_image(
+    doc: Any, page: Any, bbox: Rect, rasters: list[Rect], config: PdfConfig
+) -> NormalisedImage | None:
     """The embedded JPEG when the region is exactly one upright, unclipped, unmasked one.
 
     Other encodings would need a PNG encode of the full-resolution image, slower than
     rendering the region, so they are rendered.
     """
-    placed = []
-    for item in page.get_images(full=True):
-        xref, smask = item[0], item[1]
-        for rect, matrix in page.get_image_rects(xref, transform=True):
-            box = (rect.x0, rect.y0, rect.x1, rect.y1)
-            if intersection(box, bbox) > 0.5 * area(bbox):
-                placed.append((xref, smask, box, matrix))
+    inside = [r for r in rasters if intersection(r, bbox) > 0.5 * area(bbox)]
+    if len(inside) != 1 or area(inside[0]) < 0.9 * area(bbox):
+        return None  # the region holds more than one image (labels, other graphics)
+    # placing images by xref hashes every image of the page: only done for this case
+    placed = [
+        i
+        for i in page.get_image_info(xrefs=True)
+        if i.get("xref") and intersection(tuple(i["bbox"]), bbox) > 0.5 * area(bbox)
+    ]
     if len(placed) != 1:
         return None
-    xref, smask, box, matrix = placed[0]
-    if smask or matrix.b or matrix.c or matrix.a <= 0 or matrix.d <= 0:
+    info = placed[0]
+    a, b, c, d = info["transform"][:4]
+    if info.get("has-mask") or b or c or a <= 0 or d <= 0:
         return None  # masked, rotated or flipped: render what the reader sees
-    page_box = (page.rect.x0, page.rect.y0, page.rect.x1, page.rect.y1)
-    if intersection(box, page_box) < 0.98 * area(box) or area(box) < 0.9 * area(bbox):
-        return None  # clipped by the page, or the region holds more than the image
-    if "DCTDecode" not in (doc.xref_get_key(xref, "Filter")[1] or ""):
+    if "DCTDecode" not in (doc.xref_get_key(info["xref"], "Filter")[1] or ""):
         return None
     try:
-        return normalise_image(doc.xref_stream_raw(xref), config.max_image_pixels)
+        return normalise_image(doc.xref_stream_raw(info["xref"]), config.max_image_pixels)
     except ImageRejected:
         return None
 
@@ -380,7 +386,8 @@ def parse_pdf(data: bytes, uri: str, config: PdfConfig) -> PdfDocument:
             bbox=tuple(round(v, 2) for v in bbox),
         )
         try:
-            figure.image = render_region(doc, page_no, bbox, config)
+            rasters = [g.bbox for g in layouts[page_no].graphics if g.raster]
+            figure.image = render_region(doc, page_no, bbox, rasters, config)
         except ImageRejected as exc:
             figure.image_drop = (exc.reason, exc.detail)
         result.figures.append(figure)

@@ -11,10 +11,12 @@ import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.jats import parse_articles
+from transforms.pdf import PdfDocument
 from transforms.pdf_captions import label_key, parse_label
 from transforms.pdf_layout import Rect
 
@@ -161,3 +163,21 @@ def score_labels(predicted: list[str], truth: set[str]) -> Score:
         false_positives=len(predicted) - len(found & truth),
         false_negatives=len(truth - found),
     )
+
+
+def predictions(doc: PdfDocument) -> list[tuple[str, list[str]]]:
+    """(label number, every caption text) per extracted figure."""
+    return [(f.number, [f.caption or "", *(t for _, t in f.captions_other)]) for f in doc.figures]
+
+
+def caption_scores(
+    testdata: Path, parse: Callable[[str], PdfDocument]
+) -> tuple[Score, list[str], dict[str, Score]]:
+    """Captions of every PDF with a true caption set: total, notes on misses, per PDF."""
+    total, notes, per_pdf = Score(), [], {}
+    for pdf in [*JATS_TWINS, *PDFFIGURES2]:
+        score, missed = score_captions(predictions(parse(pdf)), caption_truth(testdata, pdf))
+        total.add(score)
+        notes += [f"{pdf}: {n}" for n in missed]
+        per_pdf[pdf] = score
+    return total, notes, per_pdf
