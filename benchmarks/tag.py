@@ -1,0 +1,194 @@
+"""Tag benchmark: matcher speed and memory against the naive substring loop, and tagging
+quality on ROCO's captions.
+
+Run: .venv/bin/python benchmarks/tag.py   (writes benchmarks/results/tag.json)
+
+Speed, on the 1,212 ROCO test captions (../shared/testdata/captions), one process (one core),
+CPU time (time.process_time), best of REPEATS passes:
+- ours: `ConceptMatcher.analyse` (Aho-Corasick, longest matches, negation), and the whole
+  tag unit (concepts + modality tags), with the bundled lexicon and with the 27k-descriptor
+  MeSH 2015 lexicon;
+- peer: MetaCLIP's reference matcher, one `entry in text` test per entry (lower-cased text
+  and entries), with the same two lexicons' terms.
+Memory: resident-set growth while compiling each matcher, and the compiled artefact's size.
+Quality: with the bundled lexicon, the share of captions with a `radiology/*` tag and with a
+concept, ROCO CUI recall (micro; over all of ROCO's CUIs and over those the lexicon has),
+ROCO keyword recall (a keyword counts when a matched span has a token starting with it),
+and a crude regex of modality words and radiology cues as the baseline.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from metadata.lexicon import Lexicon, load_default  # noqa: E402
+from metadata.mesh import load_mesh_tsv  # noqa: E402
+from transforms.concepts import ConceptMatcher  # noqa: E402
+from transforms.modality import modality_tags  # noqa: E402
+from transforms.tag import Tagger  # noqa: E402
+
+CAPTIONS = ROOT.parent / "shared" / "testdata" / "captions"
+VOCAB = ROOT.parent / "shared" / "testdata" / "vocab"
+RESULTS = ROOT / "benchmarks" / "results" / "tag.json"
+REPEATS = 5
+NAIVE_SAMPLE = 300  # the naive loop is slow at 27k entries: time it on the first 300
+
+CRUDE_RADIOLOGY = re.compile(
+    r"\b(CT|MRI?|MRA|PET|SPECT|X-?rays?|radiograph\w*|ultraso\w*|sonograph\w*|"
+    r"angiogra\w*|mammogra\w*|fluoroscop\w*|tomograph\w*|scan\w*|axial|coronal|sagittal|"
+    r"T[12][- ]weighted|contrast[- ]enhanced|hypo\w*dens\w*|hyper\w*dens\w*|"
+    r"hyperintens\w*|hypointens\w*|hypoechoic|hyperechoic|doppler)\b",
+    re.IGNORECASE,
+)
+
+
+def read_split(name: str) -> list[tuple[str, str, set[str], list[str]]]:
+    """(id, caption, CUIs, keywords) per ROCO entry."""
+
+    def table(kind: str) -> dict[str, list[str]]:
+        rows = (CAPTIONS / f"ROCO_test_{name}_{kind}.txt").read_text("utf-8").splitlines()
+        return {r.split("\t")[0]: [x for x in r.split("\t")[1:] if x.strip()] for r in rows}
+
+    captions, cuis, keywords = table("captions"), table("cuis"), table("keywords")
+    return [(k, " ".join(v).strip(), set(cuis[k]), keywords[k]) for k, v in captions.items()]
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * 4096
+
+
+def compile_matcher(lexicon: Lexicon) -> tuple[ConceptMatcher, dict]:
+    gc.collect()
+    before, start = rss_bytes(), time.process_time()
+    matcher = ConceptMatcher(lexicon)
+    seconds = time.process_time() - start
+    gc.collect()
+    info = {
+        "concepts": len(lexicon),
+        "terms": lexicon.term_count(),
+        "automaton_keys": len(matcher),
+        "compile_s": round(seconds, 3),
+        "rss_growth_mb": round((rss_bytes() - before) / 2**20, 1),
+        "artefact_mb": round(len(matcher.to_bytes()) / 2**20, 2),
+    }
+    return matcher, info
+
+
+def best_rate(fn, texts: list[str], repeats: int = REPEATS) -> float:
+    """Captions per CPU second, best of `repeats` passes."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        for text in texts:
+            fn(text)
+        best = min(best, time.process_time() - start)
+    return len(texts) / best
+
+
+def naive_matcher(lexicon: Lexicon):
+    entries = sorted({t.lower() for c in lexicon.concepts for t in c.terms})
+
+    def match(text: str) -> list[str]:
+        lowered = text.lower()
+        return [entry for entry in entries if entry in lowered]
+
+    return match, len(entries)
+
+
+def speed(name: str, lexicon: Lexicon, texts: list[str]) -> dict:
+    matcher, info = compile_matcher(lexicon)
+    tagger = Tagger(matcher)
+    naive, entries = naive_matcher(lexicon)
+    ours = best_rate(matcher.analyse, texts)
+    ours_on_sample = best_rate(matcher.analyse, texts[:NAIVE_SAMPLE])
+    peer = best_rate(naive, texts[:NAIVE_SAMPLE], repeats=2)
+    print(f"{name}: ours {ours:,.0f}/s, naive {peer:,.0f}/s over {entries} entries")
+    return {
+        **info,
+        "naive_entries": entries,
+        "ours_concepts_captions_per_s": round(ours),
+        "ours_tag_unit_captions_per_s": round(best_rate(lambda t: tagger.tag(t, None), texts)),
+        "naive_captions_per_s": round(peer),
+        "speedup_vs_naive": round(ours_on_sample / peer, 1),
+    }
+
+
+def quality(matcher: ConceptMatcher, entries: list) -> dict:
+    known = {c.cui for c in matcher.concepts}
+    radiology = concept = regex = 0
+    hits = total = hits_known = total_known = kw_hits = kw_total = 0
+    for _, caption, cuis, keywords in entries:
+        analysis = matcher.analyse(caption)
+        radiology += any(t.startswith("radiology/") for t in modality_tags(analysis))
+        concept += bool(analysis.matches)
+        regex += bool(CRUDE_RADIOLOGY.search(caption))
+        found = {m.concept.cui for m in analysis.matches}
+        hits += len(cuis & found)
+        total += len(cuis)
+        hits_known += len(cuis & found & known)
+        total_known += len(cuis & known)
+        words = analysis.tokens.words
+        span_words = [w for m in analysis.matches for w in words[m.first : m.last]]
+        kw_hits += sum(any(w.startswith(k.lower()) for w in span_words) for k in keywords)
+        kw_total += len(keywords)
+    n = len(entries)
+    return {
+        "captions": n,
+        "radiology_tag_rate": round(radiology / n, 4),
+        "crude_regex_radiology_rate": round(regex / n, 4),
+        "any_concept_rate": round(concept / n, 4),
+        "cui_recall_micro_all": round(hits / total, 4),
+        "cui_recall_micro_where_lexicon_has_them": round(hits_known / max(total_known, 1), 4),
+        "roco_cuis_in_lexicon": f"{total_known}/{total}",
+        "keyword_recall_micro": round(kw_hits / kw_total, 4),
+    }
+
+
+def main() -> None:
+    radiology = read_split("radiology_dev600")
+    other = read_split("nonradiology")
+    texts = [caption for _, caption, _, _ in radiology + other]
+    default = load_default()
+    mesh = load_mesh_tsv(
+        VOCAB / "dhimmel_mesh2015_terms.tsv", VOCAB / "dhimmel_mesh2015_tree-numbers.tsv"
+    )
+    matcher = ConceptMatcher(default)
+    results = {
+        "command": ".venv/bin/python benchmarks/tag.py",
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or ""},
+        "captions_timed": len(texts),
+        "speed": {
+            "bundled": speed("bundled", default, texts),
+            "mesh2015": speed("mesh", mesh, texts),
+        },
+        "quality_bundled": {
+            "roco_radiology_dev600": quality(matcher, radiology),
+            "roco_nonradiology": quality(matcher, other),
+        },
+        "targets": {
+            "speedup_vs_naive_at_27k_min": 50,
+            "captions_per_s_per_core_min": 20000,
+            "radiology_tag_rate_on_radiology_min": 0.80,
+            "any_concept_rate_on_radiology_min": 0.95,
+            "cui_recall_micro_on_radiology_min": 0.25,
+            "radiology_tag_rate_on_nonradiology_max": 0.20,
+            "crude_regex_reference_on_radiology": 0.74,
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results["quality_bundled"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
