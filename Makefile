@@ -35,6 +35,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/extract.py
+	$(PY) benchmarks/tag.py
 
 # One target per stage; each reads the previous stage's folder under OUT.
 all: install
