@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +104,23 @@ def where_lines(folders: list[Path]) -> list[str]:
     return lines
 
 
+def tag_lines(folder: Path, stats: dict) -> list[str]:
+    """For the tagged folder: the most frequent concepts and the modality counts."""
+    if folder.name != "tagged":
+        return []
+    concepts: Counter = Counter()
+    modalities: Counter = Counter()
+    for path in shards(folder):
+        for row in pq.read_table(path, columns=["concepts", "modalities"]).to_pylist():
+            concepts.update(c["name"] for c in row["concepts"] or [] if not c["negated"])
+            modalities.update(row["modalities"] or ["(none)"])
+    top = ", ".join(f"{name} {n}" for name, n in concepts.most_common(8))
+    return [
+        f"{INDENT}concepts {sum(concepts.values())} tags, top: {top or 'none'}",
+        f"{INDENT}modality {_counts(dict(modalities)) or 'none'}",
+    ]
+
+
 StageSection = Callable[[Path, dict], list[str]]
 RunSection = Callable[[Path], list[str]]
 STAGE_SECTIONS: list[StageSection] = [
@@ -110,6 +128,7 @@ STAGE_SECTIONS: list[StageSection] = [
     shard_lines,
     ledger_lines,
     reason_lines,
+    tag_lines,
     example_lines,
 ]
 RUN_SECTIONS: list[RunSection] = []
