@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.images import DEFAULT_MAX_PIXELS, ImageRejected, normalise_image
+from transforms.images import DEFAULT_MAX_PIXELS, ImageRejected, image_fields, normalise_image
 from transforms.jats import (
     FigureCandidate,
     ParsedArticle,
@@ -216,15 +216,6 @@ class Extractor:
             return Drop(key, exc.reason, uri, f"{path}: {exc.detail}")
         except (OSError, StageError) as exc:
             return Drop(key, "image_unreadable", uri, f"{path}: {exc}")
-        name = posixpath.basename(path)
-        return new_record(
-            FIGURE_SCHEMA,
-            image={"bytes": image.data, "path": f"{posixpath.splitext(name)[0]}.{image.format}"},
-            image_format=image.format,
-            width=image.width,
-            height=image.height,
-            image_sha256=image.sha256,
-            image_status="ok",
-            image_uri=f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path,
-            **fields,
-        )
+        stem = posixpath.splitext(posixpath.basename(path))[0]
+        image_uri = f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path
+        return new_record(FIGURE_SCHEMA, **image_fields(image, stem, image_uri), **fields)

@@ -89,3 +89,16 @@ def normalise_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Normal
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageRejected("image_unreadable", f"{type(exc).__name__}: {exc}") from None
     return NormalisedImage(out, fmt, width, height, hashlib.sha256(out).hexdigest())
+
+
+def image_fields(image: NormalisedImage, stem: str, image_uri: str) -> dict[str, object]:
+    """The image columns of a record, for an image normalised from `image_uri`."""
+    return {
+        "image": {"bytes": image.data, "path": f"{stem}.{image.format}"},
+        "image_format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "image_sha256": image.sha256,
+        "image_status": "ok",
+        "image_uri": image_uri,
+    }

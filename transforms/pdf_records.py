@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas import FIGURE_SCHEMA, new_record
+from transforms.images import image_fields
 from transforms.jats import article_key, figure_key
 from transforms.jats_meta import ArticleMeta
 from transforms.ledger import Drop, StageError, UnitResult
@@ -28,18 +29,10 @@ def pdf_stem(uri: str) -> str:
     return name[:-4] if name.lower().endswith(".pdf") else name
 
 
-def image_fields(figure: PdfFigure, pdf_uri: str, name: str) -> dict[str, Any]:
-    image = figure.image
-    assert image is not None
-    return dict(
-        image={"bytes": image.data, "path": f"{name}.{image.format}"},
-        image_format=image.format,
-        width=image.width,
-        height=image.height,
-        image_sha256=image.sha256,
-        image_status="ok",
-        image_uri=f"{pdf_uri}#page={figure.page + 1}",
-    )
+def pdf_image_fields(figure: PdfFigure, pdf_uri: str, name: str) -> dict[str, Any]:
+    if figure.image is None:
+        raise ValueError(f"{pdf_uri}: figure on page {figure.page + 1} has no image")
+    return image_fields(figure.image, name, f"{pdf_uri}#page={figure.page + 1}")
 
 
 def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool) -> UnitResult:
@@ -67,7 +60,7 @@ def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool
         if figure.image is not None:
             name = f"{pdf_stem(uri)}-F{figure.number}"
             result.records.append(
-                new_record(FIGURE_SCHEMA, **fields, **image_fields(figure, uri, name))
+                new_record(FIGURE_SCHEMA, **fields, **pdf_image_fields(figure, uri, name))
             )
         elif keep_missing_images:
             result.records.append(new_record(FIGURE_SCHEMA, image_status="missing", **fields))
@@ -123,7 +116,7 @@ class PdfFallback:
         name = f"{pdf_stem(self.path)}-F{number}"
         sources = [{"field": f, "source": "jats"} for f in JATS_FIELDS]
         sources.append({"field": "image", "source": "pdf"})
-        return {**fields, **image_fields(figure, self.path, name), "field_sources": sources}
+        return {**fields, **pdf_image_fields(figure, self.path, name), "field_sources": sources}
 
 
 def article_pdf(media: MediaIndex, xml_uri: str) -> str | None:
