@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if (
+        "://" not in args.input
+        and not any(ch in args.input for ch in "*?[")
+        and not os.path.exists(args.input)
+    ):
+        parser.error(f"--input {args.input!r} does not exist")
     chain = args.stage == "all"
     specs = list(STAGES.values()) if chain else [STAGES[args.stage]]
     if args.quiet and "://" not in args.output:

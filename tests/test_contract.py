@@ -100,3 +100,33 @@ def test_local_runner_defaults() -> None:
     assert "--runner=FnApiRunner" in args
     assert "--direct_running_mode=multi_processing" in args
     assert beam_args_with_defaults(["--runner", "DataflowRunner"]) == ["--runner", "DataflowRunner"]
+
+
+def test_input_forms_folder_glob_file_and_list(tmp_path) -> None:
+    from pipeline.sources import list_input_files
+
+    for rel in ("a/PMC1/PMC1.nxml", "a/PMC1/f1.jpg", "b/x.tar.gz", "c/loose.xml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    everything = sorted(str(p) for p in tmp_path.rglob("*") if p.is_file())
+    assert list_input_files(str(tmp_path)) == everything
+    assert list_input_files(str(tmp_path / "c" / "loose.xml")) == [str(tmp_path / "c/loose.xml")]
+    assert list_input_files(str(tmp_path / "*" / "*.tar.gz")) == [str(tmp_path / "b/x.tar.gz")]
+    listing = tmp_path / "inputs.txt"
+    listing.write_text(f"# two entries\n{tmp_path / 'a'}\n{tmp_path / 'b' / 'x.tar.gz'}\n")
+    assert list_input_files(str(listing)) == [
+        str(tmp_path / "a/PMC1/PMC1.nxml"),
+        str(tmp_path / "a/PMC1/f1.jpg"),
+        str(tmp_path / "b/x.tar.gz"),
+    ]
+    with pytest.raises(FileNotFoundError):
+        list_input_files(str(tmp_path / "missing"))
+
+
+def test_cli_refuses_a_missing_input(tmp_path, capsys) -> None:
+    from pipeline.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o")])
+    assert exit_info.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
