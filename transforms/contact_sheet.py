@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
 COLOURS = [
@@ -59,3 +62,55 @@ def contact_sheet(items: Sequence[SheetItem], columns: int = 3, thumb: int = 420
         sheet.paste(draw_panels(item, thumb), (x, y))
         draw.text((x, y + thumb + 6), item.title[:60], fill=(0, 0, 0), font=font)
     return sheet
+
+
+def _read_rows(folder: Path, columns: list[str]) -> list[dict]:
+    files = sorted(folder.glob("data-*.parquet"))
+    if not files:
+        return []
+    return pq.read_table(files, columns=columns).to_pylist()
+
+
+def _parent_image(key: str, parents: dict[str, dict], panels: list[dict]) -> Image.Image | None:
+    """The parent's image from the figures folder, else rebuilt from its crops."""
+    parent = parents.get(key)
+    if parent and parent.get("image"):
+        return Image.open(io.BytesIO(parent["image"]["bytes"]))
+    boxes = [p["bbox"] for p in panels if p.get("bbox") and p.get("image")]
+    if not boxes:
+        return None
+    canvas = Image.new("RGB", (max(b[2] for b in boxes), max(b[3] for b in boxes)), (235,) * 3)
+    for p in panels:
+        if p.get("bbox") and p.get("image"):
+            crop = Image.open(io.BytesIO(p["image"]["bytes"])).convert("RGB")
+            canvas.paste(crop, tuple(p["bbox"][:2]))
+    return canvas
+
+
+def sheet_from_folders(
+    panels_dir: Path, figures_dir: Path | None = None, samples: int = 12, columns: int = 3
+) -> Image.Image:
+    """A contact sheet of up to `samples` figures from a panels folder, compound ones first,
+    picked in key order (deterministic)."""
+    cols = ["key", "parent_key", "panel_label", "bbox", "is_compound", "image", "seg_method"]
+    rows = [r for r in _read_rows(panels_dir, cols) if r["seg_method"] != "parent"]
+    by_parent: dict[str, list[dict]] = {}
+    for row in rows:
+        by_parent.setdefault(row["parent_key"] or row["key"], []).append(row)
+    order = sorted(by_parent, key=lambda k: (not by_parent[k][0]["is_compound"], k))[:samples]
+    parents: dict[str, dict] = {}
+    if figures_dir is not None and figures_dir.is_dir():
+        wanted = set(order)
+        parents = {
+            r["key"]: r for r in _read_rows(figures_dir, ["key", "image"]) if r["key"] in wanted
+        }
+    items = []
+    for key in order:
+        panels = sorted(by_parent[key], key=lambda r: r["key"])
+        image = _parent_image(key, parents, panels)
+        if image is None:
+            continue
+        boxes = [tuple(p["bbox"]) for p in panels if p.get("bbox")]
+        labels = [p["panel_label"] for p in panels if p.get("bbox")]
+        items.append(SheetItem(f"{key} ({len(panels)})", image, boxes, labels))
+    return contact_sheet(items, columns=columns)

@@ -56,6 +56,11 @@ def _matches(word: str, place: tuple[int, int, int, int]) -> bool:
     return all(checks.get(w, False) for w in word.split())
 
 
+def _letter_order(label: str) -> tuple[str, int]:
+    digits = "".join(c for c in label[1:] if c.isdigit())
+    return (label[:1].lower(), int(digits or 0))
+
+
 def align(
     caption: str | None, split: CaptionSplit, labels: list[str | None], boxes: list[Box]
 ) -> list[Alignment]:
@@ -79,8 +84,13 @@ def align(
             if texts:
                 out[i] = Alignment(labels[i], " ".join(texts), preamble, "position")
     elif rest:
-        free = [lab for lab in split.labels if lab.lower() not in used]
-        parts = [p for p in split.parts if not used & {x.lower() for x in p.labels}]
+        # panels in reading order carry their letters in alphabetical order, whatever
+        # order the caption names them in ("(A, C) … (B, D)")
+        free = sorted((lab for lab in split.labels if lab.lower() not in used), key=_letter_order)
+        parts = sorted(
+            (p for p in split.parts if not used & {x.lower() for x in p.labels}),
+            key=lambda p: _letter_order(p.labels[0]),
+        )
         if len(free) == len(rest):
             for i, lab in zip(rest, free, strict=True):
                 out[i] = Alignment(lab, split.text_for(lab), preamble, "order")

@@ -8,6 +8,7 @@ downloaded. When the caption names the labels, only those letters are candidates
 
 from __future__ import annotations
 
+import os
 import string
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,8 +17,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
-GLYPH = 20  # side of the normalised glyph bitmap
+GLYPH = 24  # side of the normalised glyph bitmap
 MIN_MATCH = 0.65  # template correlation below which a component is not a letter
+# regular sans fonts rendered as templates when the system has them, besides Pillow's own
+TEMPLATE_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,8 @@ class LabelHit:
 
 
 def _normalise(mask: np.ndarray) -> np.ndarray:
-    """Crop to the ink and scale into a GLYPH x GLYPH box, keeping the aspect ratio."""
+    """Crop to the ink, scale into a GLYPH x GLYPH box keeping the aspect ratio, blur a
+    little (stroke widths differ between fonts) and normalise to unit length."""
     ys, xs = np.nonzero(mask)
     crop = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     h, w = crop.shape
@@ -38,23 +45,30 @@ def _normalise(mask: np.ndarray) -> np.ndarray:
     out = np.zeros((GLYPH, GLYPH), np.float32)
     top, left = (GLYPH - nh) // 2, (GLYPH - nw) // 2
     out[top : top + nh, left : left + nw] = np.asarray(img, np.float32) / 255.0
+    out = ndimage.gaussian_filter(out, 1.0)
     out -= out.mean()
     norm = float(np.linalg.norm(out))
     return out / norm if norm else out
 
 
+def _fonts() -> list[ImageFont.ImageFont]:
+    fonts = [ImageFont.load_default(size=48)]
+    fonts += [ImageFont.truetype(path, 48) for path in TEMPLATE_FONTS if os.path.exists(path)]
+    return fonts
+
+
 @lru_cache(maxsize=1)
 def _templates() -> tuple[list[str], np.ndarray]:
-    font = ImageFont.load_default(size=48)
     names: list[str] = []
     glyphs: list[np.ndarray] = []
-    for letter in string.ascii_letters:
-        img = Image.new("L", (80, 80), 0)
-        ImageDraw.Draw(img).text((10, 5), letter, fill=255, font=font)
-        for weight in (1, 5, 9):  # regular, bold, heavy
-            bold = img.filter(ImageFilter.MaxFilter(weight)) if weight > 1 else img
-            names.append(letter)
-            glyphs.append(_normalise(np.asarray(bold) > 127))
+    for font in _fonts():
+        for letter in string.ascii_letters:
+            img = Image.new("L", (96, 96), 0)
+            ImageDraw.Draw(img).text((12, 5), letter, fill=255, font=font)
+            for weight in (1, 5, 9):  # regular, bold, heavy
+                bold = img.filter(ImageFilter.MaxFilter(weight)) if weight > 1 else img
+                names.append(letter)
+                glyphs.append(_normalise(np.asarray(bold) > 127))
     return names, np.stack(glyphs).reshape(len(glyphs), -1)
 
 

@@ -29,7 +29,7 @@ class SegmentConfig:
     work_side: int = 800  # longest side of the analysis image
     uniform_tol: int = 28  # grey range of a separator row or column
     edge_tol: int = 40  # grey step of a touching-panel edge
-    edge_frac: float = 0.93  # share of a row that must step for an edge cut
+    edge_frac: float = 0.8  # share of a line that must step for an edge cut
     min_side: float = 0.1  # a panel spans at least this share of the figure's width/height
     min_area: float = 0.02  # ... and this share of its area
     min_ink: float = 0.02  # ... and this share of its pixels differ from the background
@@ -91,13 +91,20 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 
 class _Segmenter:
-    def __init__(self, gray: np.ndarray, config: SegmentConfig) -> None:
+    def __init__(
+        self, gray: np.ndarray, config: SegmentConfig, color: np.ndarray | None = None
+    ) -> None:
         self.g = gray.astype(np.int16)
+        # colour tells touching pictures apart where their greys match (H&E beside a fundus)
+        self.color = (color if color is not None else gray[:, :, None]).astype(np.int16)
         self.cfg = config
         h, w = gray.shape
         self.h, self.w = h, w
         border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        self.bg = int(np.bincount(border // 8 * 8).argmax()) + 4
+        counts = np.bincount(border // 8, minlength=32)
+        # the commonest border grey is the background, unless pictures fill the border
+        # (no margin): then assume the page's white
+        self.bg = int(counts.argmax()) * 8 + 4 if counts.max() >= 0.3 * border.size else 251
         self.ink = np.abs(self.g - self.bg) > config.uniform_tol
 
     def panel_sized(self, box: Box) -> bool:
@@ -110,31 +117,41 @@ class _Segmenter:
             return False
         return float(self.ink[y0:y1, x0:x1].mean()) >= c.min_ink
 
-    def trim(self, box: Box) -> Box | None:
-        """Shrink to the content: drop background rows and columns, and uniform lines
-        (frame rules, page borders) at the edges."""
+    def _ink_box(self, box: Box) -> Box | None:
         x0, y0, x1, y1 = box
         sub = self.ink[y0:y1, x0:x1]
         rows, cols = np.flatnonzero(sub.any(1)), np.flatnonzero(sub.any(0))
         if rows.size == 0:
             return None
-        x0, y0, x1, y1 = (
+        return (
             x0 + int(cols[0]),
             y0 + int(rows[0]),
             x0 + int(cols[-1]) + 1,
             y0 + int(rows[-1]) + 1,
         )
-        g, tol = self.g[y0:y1, x0:x1], self.cfg.uniform_tol
-        flat_rows = np.flatnonzero((g.max(1) - g.min(1)) > tol)
-        flat_cols = np.flatnonzero((g.max(0) - g.min(0)) > tol)
-        if flat_rows.size == 0 or flat_cols.size == 0:
-            return (x0, y0, x1, y1)
-        return (
-            x0 + int(flat_cols[0]),
-            y0 + int(flat_rows[0]),
-            x0 + int(flat_cols[-1]) + 1,
-            y0 + int(flat_rows[-1]) + 1,
-        )
+
+    def trim(self, box: Box) -> Box | None:
+        """Shrink to the content: drop background rows and columns, and stray rules (page
+        borders) at the edges. A frame closed on all four sides holds a panel together and
+        stays."""
+        inked = self._ink_box(box)
+        if inked is None:
+            return None
+        x0, y0, x1, y1 = inked
+        g, tol, rule = self.g[y0:y1, x0:x1], self.cfg.uniform_tol, 4
+        rows = np.flatnonzero((g.max(1) - g.min(1)) > tol)
+        cols = np.flatnonzero((g.max(0) - g.min(0)) > tol)
+        if rows.size == 0 or cols.size == 0:
+            return inked
+        # thin rules only; a smooth stretch of picture is uniform line by line too
+        top = int(rows[0]) if rows[0] <= rule else 0
+        left = int(cols[0]) if cols[0] <= rule else 0
+        bottom = (y1 - y0) - int(rows[-1]) - 1
+        right = (x1 - x0) - int(cols[-1]) - 1
+        bottom, right = (bottom if bottom <= rule else 0), (right if right <= rule else 0)
+        if min(top, left, bottom, right) > 0 or max(top, left, bottom, right) == 0:
+            return inked
+        return self._ink_box((x0 + left, y0 + top, x1 - right, y1 - bottom))
 
     def _separators(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
         """Runs of uniform lines across `sub` (axis 1: rows, axis 0: columns)."""
@@ -142,31 +159,44 @@ class _Segmenter:
         mean = sub.mean(axis)
         near_bg = np.abs(mean - self.bg) <= self.cfg.uniform_tol
         n = uniform.shape[0]
-        runs = []
-        for a, b in _runs(uniform):
-            if a == 0 or b == n:
-                continue
-            if near_bg[a:b].all():
-                runs.append((a, b))
+        # background bands of any width
+        runs = [(a, b) for a, b in _runs(uniform & near_bg) if a > 0 and b < n]
+        for a, b in _runs(uniform & ~near_bg):
+            if a == 0 or b == n or b - a > max(3, n // 60):
                 continue
             # a band of another colour separates only as a thin line that stands out from
             # both sides (not a smooth stretch inside a photograph)
             line = mean[a:b].mean()
             contrast = min(abs(line - mean[a - 1]), abs(line - mean[b]))
-            if b - a <= max(3, n // 60) and contrast > 2 * self.cfg.uniform_tol:
+            if contrast > 2 * self.cfg.uniform_tol:
                 runs.append((a, b))
-        return runs
+        return sorted(runs)
 
-    def _edges(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
-        """Straight step edges across `sub`: panels that touch without a gap."""
-        step = np.abs(np.diff(sub, axis=1 - axis)) > self.cfg.edge_tol
-        frac = step.mean(axis)
-        n = frac.shape[0] + 1
+    def _edges(self, box: Box, axis: int) -> list[tuple[int, int]]:
+        """Straight step edges across `box`, where panels touch without a gap: lines whose
+        typical (median) step to the next line is large next to that of nearby lines."""
+        x0, y0, x1, y1 = box
+        sub = self.color[y0:y1, x0:x1]
+        step = np.abs(np.diff(sub, axis=1 - axis)).max(axis=2)
+        typical = np.median(step, axis=axis)
+        nearby = ndimage.median_filter(typical, size=21, mode="nearest")
+        # the step must hold along nearly all of the line: a bar's edge or a plot's frame
+        # covers only part of it
+        along = (step >= self.cfg.edge_tol / 3).mean(axis)
+        strong = (along >= self.cfg.edge_frac) & (typical >= 4 * nearby + 4)
+        n = typical.shape[0] + 1
         margin = max(8, n // 10)
-        hits = [
-            i + 1 for i in np.flatnonzero(frac >= self.cfg.edge_frac) if margin < i < n - margin
-        ]
-        return [(i, i) for i in hits]
+        lines = sub if axis == 1 else sub.transpose(1, 0, 2)
+        hits = []
+        for i in np.flatnonzero(strong):
+            if not margin < i < n - margin:
+                continue
+            # a seam between two pictures persists a few lines away; a drawn line (an axis,
+            # a rule) has the same picture on both sides
+            across = np.median(np.abs(lines[i + 4] - lines[i - 3]).max(axis=1))
+            if across >= 0.7 * typical[i]:
+                hits.append(int(i) + 1)
+        return [(i, i) for k, i in enumerate(hits) if k == 0 or hits[k - 1] != i - 1]
 
     def _pieces(self, box: Box, axis: int, runs: list[tuple[int, int]]) -> list[Box]:
         x0, y0, x1, y1 = box
@@ -208,7 +238,7 @@ class _Segmenter:
         options = [(axis, self._separators(sub, axis)) for axis in (1, 0)]
         options = [(axis, runs) for axis, runs in options if runs]
         if not options:
-            options = [(axis, self._edges(sub, axis)) for axis in (1, 0)]
+            options = [(axis, self._edges(trimmed, axis)) for axis in (1, 0)]
             options = [(axis, runs) for axis, runs in options if runs]
         if options:
             axis, runs = max(options, key=lambda o: max(b - a for a, b in o[1]))
@@ -313,7 +343,8 @@ def reading_order(boxes: list[Box]) -> list[Box]:
 
 def plausible_labels(labels: list[str | None]) -> list[str | None]:
     """Keep the letters that read as a sequence: the longest ascending run in reading order,
-    of the majority case; all are dropped when fewer than two letters or half of them remain."""
+    of the majority case. All are dropped when that run is shorter than two, than a third of
+    the panels, or than half the letters read."""
     found = [lab for lab in labels if lab]
     if len(found) < 2:
         return [None] * len(labels)
@@ -325,7 +356,7 @@ def plausible_labels(labels: list[str | None]) -> list[str | None]:
         prev = [best[j] for j in range(k) if labels[idx[j]].lower() < labels[i].lower()]
         best.append(max(prev, key=len, default=[]) + [i])
     keep = set(max(best, key=len, default=[]))
-    if len(keep) < 2 or 2 * len(keep) < len(found):
+    if len(keep) < max(2, len(labels) / 3) or 2 * len(keep) < len(found):
         return [None] * len(labels)
     return [lab if i in keep else None for i, lab in enumerate(labels)]
 
@@ -373,8 +404,10 @@ def segment_gray(
     config: SegmentConfig | None = None,
     allowed: set[str] | None = None,
     caption_marked: bool | None = None,
+    color: np.ndarray | None = None,
 ) -> Segmentation:
     """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order.
+    `color`: the same image in RGB (h x w x 3), used where panels touch.
 
     `allowed`: the letters panels may carry (None: a-h and A-H; empty: read none).
     `caption_marked`: whether the caption names panels. When it names none, a split needs
@@ -384,7 +417,7 @@ def segment_gray(
     whole = (0, 0, w, h)
     if h < 16 or w < 16 or int(gray.max()) - int(gray.min()) <= cfg.uniform_tol:
         return Segmentation((Panel(whole),), "single", 1.0)
-    seg = _Segmenter(gray, cfg)
+    seg = _Segmenter(gray, cfg, color)
     boxes = seg.split(whole, 0)
     if len(boxes) < 2:
         return Segmentation((Panel(whole),), "single", 1.0)
@@ -419,6 +452,14 @@ def work_image(img: Image.Image, work_side: int) -> tuple[np.ndarray, int]:
     return np.asarray(gray), factor
 
 
+def work_color(img: Image.Image, factor: int) -> np.ndarray | None:
+    """The RGB copy at the work scale, for colour images only."""
+    if img.mode in ("L", "1", "I", "I;16", "F", "LA"):
+        return None
+    rgb = img.convert("RGB")
+    return np.asarray(rgb.reduce(factor) if factor > 1 else rgb)
+
+
 def segment_image(
     img: Image.Image,
     config: SegmentConfig | None = None,
@@ -428,7 +469,7 @@ def segment_image(
     """Panel boxes of one decoded figure, in its own pixels (see `segment_gray`)."""
     cfg = config or SegmentConfig()
     gray, factor = work_image(img, cfg.work_side)
-    seg = segment_gray(gray, cfg, allowed, caption_marked)
+    seg = segment_gray(gray, cfg, allowed, caption_marked, work_color(img, factor))
     if factor == 1:
         return seg
     w, h = img.size
