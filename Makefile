@@ -24,6 +24,7 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) -m demo --output $(DEMO_CORPUS)
 	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet $(BEAM_ARGS)
+	$(PY) -m pipeline.contact_sheet $(OUT)/panels $(OUT)/contact_sheet.png
 	$(PY) -m demo.report $(OUT)
 
 test: install
@@ -35,6 +36,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/extract.py
+	$(PY) benchmarks/segment.py
 	$(PY) benchmarks/tag.py
 
 # One target per stage; each reads the previous stage's folder under OUT.
@@ -43,6 +45,9 @@ all: install
 
 extract: install
 	$(PY) -m pipeline extract --input $(or $(IN),$(DEMO_CORPUS)) --output $(OUT)/figures $(BEAM_ARGS)
+
+segment: install
+	$(PY) -m pipeline segment --input $(OUT)/figures --output $(OUT)/panels $(BEAM_ARGS)
 
 tag: install
 	$(PY) -m pipeline tag --input $(OUT)/panels --output $(OUT)/tagged $(BEAM_ARGS)
