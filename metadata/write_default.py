@@ -23,6 +23,7 @@ SOURCES = Path(__file__).resolve().parent / "default_src"
 # the order concepts are written in (and, for equal keys, preferred in)
 MODULES = (
     "imaging", "anatomy", "diseases", "findings", "cells", "organisms", "chemicals", "procedures",
+    "phenotypes",
 )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from metadata.lexicon import DEFAULT_LEXICON, load_default, read_tsv, write_tsv
 from metadata.mesh import MeshFormatError, load_mesh_tsv, load_mesh_xml, natural_order
 from metadata.semgroups import GROUP_NAMES, TYPE_GROUP, read_semgroups
 from metadata.umls import load_umls
-from transforms.concepts import ConceptMatcher
+from transforms.concepts import ConceptMatcher, is_abbreviation
 from transforms.modality import TAXONOMY
 
 
@@ -130,7 +130,7 @@ def test_default_lexicon_is_written_from_its_sources() -> None:
 
 def test_default_lexicon_is_well_formed() -> None:
     lexicon = load_default()
-    assert len(lexicon) >= 600
+    assert len(lexicon) >= 2000
     assert len({c.cui for c in lexicon.concepts}) == len(lexicon)
     for concept in lexicon.concepts:
         assert re.fullmatch(r"C\d{7}", concept.cui), concept
@@ -174,3 +174,100 @@ def test_cached_artefact_is_built_once(tmp_path: Path) -> None:
     assert matcher.concepts_of("MRI of the brain")[0]["cui"] == "C0024485"
     other = cached_artefact(LexiconSource("default"), tmp_path)
     assert other != first and other.is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "cui", "group"),
+    [
+        ("Pleural effusion on the right", "C0032227", "DISO"),
+        ("Budd-Chiari syndrome", "C0856761", "DISO"),
+        ("acute pyelonephritis", "C0034186", "DISO"),
+        ("generalised osteopetrosis", "C0029454", "DISO"),
+        ("atrial flutter on ECG", "C0004239", "DISO"),
+        ("meningioma of the falx", "C0025286", "DISO"),
+        ("a needle in the joint", "C0027551", "DEVI"),
+        ("the molar teeth", "C0026367", "ANAT"),
+        ("left eyelid", "C0015426", "ANAT"),
+    ],
+)
+def test_bundled_concepts_have_their_cui_and_group(text: str, cui: str, group: str) -> None:
+    found = {c["cui"]: c for c in ConceptMatcher(load_default()).concepts_of(text)}
+    assert cui in found, (text, found)
+    assert found[cui]["semgroup"] == group
+
+
+def test_synonyms_and_spellings_resolve_to_one_cui() -> None:
+    matcher = ConceptMatcher(load_default())
+    groups = [
+        ("Esophagitis", "oesophagitis", "C0014868"),
+        ("epidermoid cyst", "epidermal inclusion cysts", "C0014511"),
+        ("transient ischemic attack", "transient ischaemic attacks", "C0917805"),
+        ("double outlet right ventricle", "DORV", "C0013069"),
+        ("limb", "extremities", "C0015385"),
+    ]
+    for first, second, cui in groups:
+        assert [c["cui"] for c in matcher.concepts_of(first)] == [cui], first
+        assert [c["cui"] for c in matcher.concepts_of(second)] == [cui], second
+
+
+def test_every_semtype_has_a_group_and_terms_have_one_owner() -> None:
+    lexicon = load_default()
+    owner: dict[str, str] = {}
+    for concept in lexicon.concepts:
+        assert all(t in TYPE_GROUP for t in concept.semtypes), concept
+        assert concept.semgroup in GROUP_NAMES, concept
+        for term in concept.terms:
+            # short forms match by case ("TOE" is not "toe")
+            key = term if is_abbreviation(term) else term.lower()
+            assert owner.setdefault(key, concept.cui) == concept.cui, (term, owner[key])
+    # the default covers the groups the figure filters ask for
+    counts = {g: sum(c.semgroup == g for c in lexicon.concepts) for g in GROUP_NAMES}
+    assert counts["DISO"] >= 1000 and counts["ANAT"] >= 250
+    assert counts["LIVB"] >= 50 and counts["PROC"] >= 60 and counts["DEVI"] >= 5
+
+
+def _roco_nonradiology(testdata: Path) -> list[tuple[str, set[str], set[str]]]:
+    """(caption, CUIs, semantic types) per non-radiology ROCO caption."""
+    folder = testdata / "captions"
+
+    def table(kind: str) -> dict[str, list[str]]:
+        rows = (folder / f"ROCO_test_nonradiology_{kind}.txt").read_text("utf-8").splitlines()
+        return {r.split("\t")[0]: [x for x in r.split("\t")[1:] if x.strip()] for r in rows}
+
+    captions, cuis, types = table("captions"), table("cuis"), table("semtypes")
+    return [(" ".join(v), set(cuis[k]), set(types[k][0::2])) for k, v in captions.items()]
+
+
+@pytest.mark.realdata
+def test_semantic_types_agree_with_roco_annotations(testdata: Path) -> None:
+    """ROCO lists, per caption, its UMLS CUIs and the semantic types they carry (of the
+    types ROCO keeps): a bundled concept that ROCO annotates must carry no kept type that
+    ROCO's annotation of that caption lacks."""
+    entries = _roco_nonradiology(testdata)
+    kept = set().union(*(types for _, _, types in entries))
+    checked, wrong = 0, []
+    for concept in load_default().concepts:
+        for _, cuis, types in entries:
+            if concept.cui in cuis:
+                checked += 1
+                missing = [t for t in concept.semtypes if t in kept and t not in types]
+                if missing:
+                    wrong.append((concept.cui, concept.name, missing))
+    assert checked >= 600
+    assert wrong == []
+
+
+@pytest.mark.realdata
+def test_cuis_are_confirmed_by_roco_captions(testdata: Path) -> None:
+    """Most bundled CUIs that ROCO annotates are annotated on a caption that names the
+    concept with one of our terms (ROCO also links adjectives such as "cardiac" to Heart,
+    so not all are)."""
+    entries = _roco_nonradiology(testdata)
+    named = annotated = 0
+    for concept in load_default().concepts:
+        texts = " ".join(text.lower() for text, cuis, _ in entries if concept.cui in cuis)
+        if texts:
+            annotated += 1
+            named += any(term.lower() in texts for term in concept.terms)
+    assert annotated >= 200
+    assert named / annotated >= 0.8
