@@ -39,7 +39,7 @@ from transforms.extract import ExtractConfig, Extractor  # noqa: E402
 from transforms.jats import parse_articles  # noqa: E402
 from transforms.panel_synth import BOLD_FONTS, synthetic_set  # noqa: E402
 from transforms.panels import Box, SegmentConfig, iou, segment_image, work_image  # noqa: E402
-from transforms.segment import Segmenter, caption_letters  # noqa: E402
+from transforms.segment import Segmenter, caption_hints  # noqa: E402
 from transforms.sources import group_sources  # noqa: E402
 from transforms.subcaptions import split_caption  # noqa: E402
 
@@ -58,10 +58,8 @@ Method = Callable[[Image.Image, str | None, str | None], list[Box]]
 
 
 def ours(img: Image.Image, caption: str | None, title: str | None) -> list[Box]:
-    split = split_caption(caption, title)
-    allowed = caption_letters(split) if caption else None
-    marked = bool(split.parts) if caption else None
-    return [p.bbox for p in segment_image(img, SegmentConfig(), allowed, marked).panels]
+    hints = caption_hints(split_caption(caption, title), caption)
+    return [p.bbox for p in segment_image(img, SegmentConfig(), hints).panels]
 
 
 def classic(img: Image.Image, caption: str | None, title: str | None) -> list[Box]:

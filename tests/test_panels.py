@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from transforms.panel_labels import read_glyph
 from transforms.panel_synth import label_font, synthetic_set
 from transforms.panels import (
+    CaptionHints,
     gap,
     iou,
     merge_overlaps,
@@ -134,7 +135,7 @@ def test_caption_without_markers_needs_stronger_image_evidence() -> None:
     canvas.paste(Image.fromarray(rng.integers(0, 255, (280, 380, 3), dtype=np.uint8)), (5, 10))
     canvas.paste(Image.fromarray(rng.integers(0, 255, (120, 180, 3), dtype=np.uint8)), (410, 60))
     assert segment_image(canvas).is_compound
-    assert not segment_image(canvas, caption_marked=False).is_compound
+    assert not segment_image(canvas, hints=CaptionHints(marked=False)).is_compound
 
 
 def test_synthetic_set_scores_well() -> None:

@@ -85,8 +85,11 @@ def read_glyph(mask: np.ndarray, allowed: set[str] | None = None) -> tuple[str, 
     return best, best_score
 
 
-def _components(window: np.ndarray, dark: bool) -> tuple[np.ndarray, int]:
-    thresh = (int(window.min()) + int(window.max())) / 2
+def _components(window: np.ndarray, dark: bool, bias: float = 0.5) -> tuple[np.ndarray, int]:
+    """Connected components of the ink; `bias` > 0.5 keeps faint (thin, scaled-down)
+    strokes of dark ink on a light page."""
+    lo, hi = int(window.min()), int(window.max())
+    thresh = lo + bias * (hi - lo) if dark else hi - bias * (hi - lo)
     mask = window < thresh if dark else window > thresh
     return ndimage.label(mask)
 
@@ -128,9 +131,17 @@ def find_label(
     return best[1] if best else None
 
 
-def _hits(window: np.ndarray, dark: bool, lo: int, hi: int, allowed: set[str]) -> list[LabelHit]:
-    labels, count = _components(window, dark)
-    if count == 0 or count > 400:
+def _hits(
+    window: np.ndarray,
+    dark: bool,
+    lo: int,
+    hi: int,
+    allowed: set[str],
+    limit: int = 400,
+    bias: float = 0.5,
+) -> list[LabelHit]:
+    labels, count = _components(window, dark, bias)
+    if count == 0 or count > limit:
         return []
     objects = ndimage.find_objects(labels)
     hits = []
@@ -138,7 +149,7 @@ def _hits(window: np.ndarray, dark: bool, lo: int, hi: int, allowed: set[str]) -
         if sl is None:
             continue
         h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        if not (lo <= h <= hi) or not (0.25 * h <= w <= 1.4 * h):
+        if not (lo <= h <= hi) or not (0.45 * h <= w <= 1.4 * h):
             continue
         if not _isolated(labels, objects, index, sl, h):
             continue
@@ -151,10 +162,18 @@ def _hits(window: np.ndarray, dark: bool, lo: int, hi: int, allowed: set[str]) -
     return hits
 
 
+def find_labels(
+    gray: np.ndarray, glyph_px: tuple[int, int], dark: bool, allowed: set[str] | None = None
+) -> list[LabelHit]:
+    """Every isolated letter of the figure in the page's polarity (dark on a light page):
+    the letters that sit in the margins and gutters, outside any picture."""
+    return _hits(gray, dark, glyph_px[0], glyph_px[1], allowed or DEFAULT_ALLOWED, 20000, 0.65)
+
+
 def _isolated(
     labels: np.ndarray, objects: list, index: int, sl: tuple[slice, slice], h: int
 ) -> bool:
-    """Only glyph-sized neighbours (parentheses, a sub-label digit) in a ring around it."""
+    """Nothing near it but parentheses: a letter inside a word has letters for neighbours."""
     pad = max(2, h // 3)
     ry0, rx0 = max(0, sl[0].start - pad), max(0, sl[1].start - pad)
     ring = labels[ry0 : sl[0].stop + pad, rx0 : sl[1].stop + pad]
@@ -162,6 +181,7 @@ def _isolated(
         if other in (0, index):
             continue
         o = objects[other - 1]
-        if o[0].stop - o[0].start > 1.5 * h or o[1].stop - o[1].start > 1.5 * h:
+        oh, ow = o[0].stop - o[0].start, o[1].stop - o[1].start
+        if oh > 1.5 * h or ow > 0.45 * oh:
             return False
     return True

@@ -19,21 +19,32 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from transforms.panel_labels import find_label
+from transforms.panel_labels import LabelHit, find_label, find_labels
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+SAME_SHAPE = set("cosuvwxz")  # letters whose capital is the small one enlarged
 
 
 @dataclass(frozen=True)
 class SegmentConfig:
     work_side: int = 800  # longest side of the analysis image
     uniform_tol: int = 28  # grey range of a separator row or column
+    background_tol: int = 14  # grey distance from the page colour that is still page
     edge_tol: int = 40  # grey step of a touching-panel edge
     edge_frac: float = 0.8  # share of a line that must step for an edge cut
     min_side: float = 0.1  # a panel spans at least this share of the figure's width/height
     min_area: float = 0.02  # ... and this share of its area
     min_ink: float = 0.02  # ... and this share of its pixels differ from the background
     max_depth: int = 8
+
+
+@dataclass(frozen=True)
+class CaptionHints:
+    """What a figure's caption says about its panels (the defaults: no caption)."""
+
+    letters: frozenset[str] | None = None  # letters panels may carry; empty: read none
+    marked: bool | None = None  # whether the caption names panels at all
+    named: frozenset[str] = frozenset()  # the letters its panel texts open with, lower case
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class _Segmenter:
         # the commonest border grey is the background, unless pictures fill the border
         # (no margin): then assume the page's white
         self.bg = int(counts.argmax()) * 8 + 4 if counts.max() >= 0.3 * border.size else 251
-        self.ink = np.abs(self.g - self.bg) > config.uniform_tol
+        self.ink = np.abs(self.g - self.bg) > config.background_tol
 
     def panel_sized(self, box: Box) -> bool:
         x0, y0, x1, y1 = box
@@ -130,34 +141,41 @@ class _Segmenter:
             y0 + int(rows[-1]) + 1,
         )
 
-    def trim(self, box: Box) -> Box | None:
-        """Shrink to the content: drop background rows and columns, and stray rules (page
-        borders) at the edges. A frame closed on all four sides holds a panel together and
-        stays."""
-        inked = self._ink_box(box)
-        if inked is None:
-            return None
-        x0, y0, x1, y1 = inked
+    def _rules(self, box: Box) -> tuple[int, int, int, int]:
+        """Widths of thin uniform lines (frame sides, page rules) at the box's top, left,
+        bottom and right edges; 0 where there is none."""
+        x0, y0, x1, y1 = box
         g, tol, rule = self.g[y0:y1, x0:x1], self.cfg.uniform_tol, 4
         rows = np.flatnonzero((g.max(1) - g.min(1)) > tol)
         cols = np.flatnonzero((g.max(0) - g.min(0)) > tol)
         if rows.size == 0 or cols.size == 0:
-            return inked
-        # thin rules only; a smooth stretch of picture is uniform line by line too
-        top = int(rows[0]) if rows[0] <= rule else 0
-        left = int(cols[0]) if cols[0] <= rule else 0
-        bottom = (y1 - y0) - int(rows[-1]) - 1
-        right = (x1 - x0) - int(cols[-1]) - 1
-        bottom, right = (bottom if bottom <= rule else 0), (right if right <= rule else 0)
+            return (0, 0, 0, 0)
+        # thin lines only; a smooth stretch of picture is uniform line by line too
+        sides = (
+            int(rows[0]),
+            int(cols[0]),
+            (y1 - y0) - int(rows[-1]) - 1,
+            (x1 - x0) - int(cols[-1]) - 1,
+        )
+        return tuple(v if v <= rule else 0 for v in sides)  # type: ignore[return-value]
+
+    def trim(self, box: Box) -> Box | None:
+        """Shrink to the content: drop background rows and columns, and stray rules (page
+        borders) at the edges. A frame closed on all four sides stays with its panel."""
+        inked = self._ink_box(box)
+        if inked is None:
+            return None
+        top, left, bottom, right = self._rules(inked)
         if min(top, left, bottom, right) > 0 or max(top, left, bottom, right) == 0:
             return inked
+        x0, y0, x1, y1 = inked
         return self._ink_box((x0 + left, y0 + top, x1 - right, y1 - bottom))
 
     def _separators(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
         """Runs of uniform lines across `sub` (axis 1: rows, axis 0: columns)."""
         uniform = (sub.max(axis) - sub.min(axis)) <= self.cfg.uniform_tol
         mean = sub.mean(axis)
-        near_bg = np.abs(mean - self.bg) <= self.cfg.uniform_tol
+        near_bg = np.abs(mean - self.bg) <= self.cfg.background_tol
         n = uniform.shape[0]
         # background bands of any width
         runs = [(a, b) for a, b in _runs(uniform & near_bg) if a > 0 and b < n]
@@ -234,6 +252,11 @@ class _Segmenter:
         x0, y0, x1, y1 = trimmed
         if depth >= self.cfg.max_depth or not self.panel_sized(trimmed):
             return [trimmed]
+        top, left, bottom, right = self._rules(trimmed)
+        if min(top, left, bottom, right) > 0:
+            # a closed frame: one panel, or a figure-wide frame around several
+            inner = self.split((x0 + left, y0 + top, x1 - right, y1 - bottom), depth + 1)
+            return inner if len(inner) >= 2 else [trimmed]
         sub = self.g[y0:y1, x0:x1]
         options = [(axis, self._separators(sub, axis)) for axis in (1, 0)]
         options = [(axis, runs) for axis, runs in options if runs]
@@ -349,6 +372,11 @@ def plausible_labels(labels: list[str | None]) -> list[str | None]:
     if len(found) < 2:
         return [None] * len(labels)
     upper = sum(lab.isupper() for lab in found) * 2 >= len(found)
+    # "c" and "C", "o" and "O" … differ only in size: take the majority's case for those
+    labels = [
+        (lab.upper() if upper else lab.lower()) if lab and lab.lower() in SAME_SHAPE else lab
+        for lab in labels
+    ]
     idx = [i for i, lab in enumerate(labels) if lab and lab.isupper() == upper]
     # longest strictly ascending subsequence (n is small)
     best: list[list[int]] = []
@@ -361,13 +389,16 @@ def plausible_labels(labels: list[str | None]) -> list[str | None]:
     return [lab if i in keep else None for i, lab in enumerate(labels)]
 
 
-def _group_by_labels(boxes: list[Box], labels: list[str | None]) -> tuple[list[Box], list]:
-    """Unlettered blocks join the lettered panel above or left of them."""
+def _group_by_labels(
+    boxes: list[Box], labels: list[str | None], named: frozenset[str]
+) -> tuple[list[Box], list]:
+    """Unlettered blocks join the lettered panel above or left of them, but only when every
+    letter was read (all the caption names, else "a" to the last one found): a missed
+    letter would hand its panel to the wrong owner."""
     owners = [i for i, lab in enumerate(labels) if lab]
     letters = sorted(labels[i].lower() for i in owners)
-    # only when every letter from "a" to the last one found was read: a missed letter
-    # would hand its panel to the wrong owner
-    if len(owners) < 2 or letters != [chr(ord("a") + k) for k in range(len(letters))]:
+    expected = sorted(named) if named else [chr(ord("a") + k) for k in range(len(letters))]
+    if len(owners) < 2 or letters != expected:
         return boxes, labels
     grouped = {i: boxes[i] for i in owners}
     for i, box in enumerate(boxes):
@@ -387,6 +418,28 @@ def _group_by_labels(boxes: list[Box], labels: list[str | None]) -> tuple[list[B
     return [grouped[k] for k in keys], [labels[k] for k in keys]
 
 
+def assign_labels(boxes: list[Box], hits: list[LabelHit]) -> list[LabelHit | None]:
+    """Each letter to the panel whose top-left corner it sits at (above, left of or just
+    inside it), nearest pairs first; one letter per panel."""
+    pairs = []
+    for j, hit in enumerate(hits):
+        hx0, hy0, hx1, hy1 = hit.bbox
+        size = hy1 - hy0
+        for i, (x0, y0, x1, y1) in enumerate(boxes):
+            if hx1 < x0 - 4 * size or hx0 > x0 + 0.3 * (x1 - x0):
+                continue
+            if hy1 < y0 - 4 * size or hy0 > y0 + 0.3 * (y1 - y0):
+                continue
+            pairs.append((abs(hx0 - x0) + abs(hy0 - y0), i, j))
+    out: list[LabelHit | None] = [None] * len(boxes)
+    used: set[int] = set()
+    for _, i, j in sorted(pairs):
+        if out[i] is None and j not in used:
+            out[i] = hits[j]
+            used.add(j)
+    return out
+
+
 def regular(boxes: list[Box], tol: float = 0.2) -> bool:
     """All boxes about as wide, or all about as tall, as their median: a grid or a strip."""
     widths = sorted(b[2] - b[0] for b in boxes)
@@ -402,16 +455,14 @@ def regular(boxes: list[Box], tol: float = 0.2) -> bool:
 def segment_gray(
     gray: np.ndarray,
     config: SegmentConfig | None = None,
-    allowed: set[str] | None = None,
-    caption_marked: bool | None = None,
+    hints: CaptionHints | None = None,
     color: np.ndarray | None = None,
 ) -> Segmentation:
     """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order.
-    `color`: the same image in RGB (h x w x 3), used where panels touch.
 
-    `allowed`: the letters panels may carry (None: a-h and A-H; empty: read none).
-    `caption_marked`: whether the caption names panels. When it names none, a split needs
-    image evidence beyond the cuts (letters, or a regular grid); None means unknown."""
+    `color`: the same image in RGB (h x w x 3), used where panels touch. `hints`: from the
+    caption. Its letters narrow what a panel letter may be read as; when it names no
+    panels, a split needs image evidence beyond the cuts (letters or a regular grid)."""
     cfg = config or SegmentConfig()
     h, w = gray.shape
     whole = (0, 0, w, h)
@@ -422,15 +473,26 @@ def segment_gray(
     if len(boxes) < 2:
         return Segmentation((Panel(whole),), "single", 1.0)
     boxes = reading_order(boxes)
+    hints = hints or CaptionHints()
+    allowed = set(hints.letters) if hints.letters is not None else None
     labels: list[str | None] = [None] * len(boxes)
     if allowed is None or allowed:
         side = max(h, w)
-        glyph = (max(8, side // 70), max(16, side // 18))
-        hits = [find_label(gray, box, glyph, allowed) for box in boxes]
+        glyph = (max(7, side // 90), max(16, side // 18))
+        hits = assign_labels(boxes, find_labels(gray, glyph, seg.bg > 128, allowed))
+        hits = [
+            hit or find_label(gray, box, glyph, allowed)
+            for hit, box in zip(hits, boxes, strict=True)
+        ]
         labels = plausible_labels([hit.text if hit else None for hit in hits])
-        boxes, labels = _group_by_labels(boxes, labels)
+        # a panel's box takes in its letter
+        boxes = [
+            union(box, hit.bbox) if hit and lab else box
+            for box, hit, lab in zip(boxes, hits, labels, strict=True)
+        ]
+        boxes, labels = _group_by_labels(boxes, labels, hints.named)
     lettered = sum(1 for lab in labels if lab)
-    if len(boxes) < 2 or (caption_marked is False and lettered < 2 and not regular(boxes)):
+    if len(boxes) < 2 or (hints.marked is False and lettered < 2 and not regular(boxes)):
         return Segmentation((Panel(whole),), "single", 0.5)
     order = reading_order(boxes)
     by_box = dict(zip(boxes, labels, strict=True))
@@ -461,15 +523,12 @@ def work_color(img: Image.Image, factor: int) -> np.ndarray | None:
 
 
 def segment_image(
-    img: Image.Image,
-    config: SegmentConfig | None = None,
-    allowed: set[str] | None = None,
-    caption_marked: bool | None = None,
+    img: Image.Image, config: SegmentConfig | None = None, hints: CaptionHints | None = None
 ) -> Segmentation:
     """Panel boxes of one decoded figure, in its own pixels (see `segment_gray`)."""
     cfg = config or SegmentConfig()
     gray, factor = work_image(img, cfg.work_side)
-    seg = segment_gray(gray, cfg, allowed, caption_marked, work_color(img, factor))
+    seg = segment_gray(gray, cfg, hints, work_color(img, factor))
     if factor == 1:
         return seg
     w, h = img.size

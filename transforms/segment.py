@@ -23,7 +23,7 @@ from transforms.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
 from transforms.ledger import StageError, UnitResult
 from transforms.panel_align import align
 from transforms.panel_labels import THIN
-from transforms.panels import Segmentation, SegmentConfig, segment_image
+from transforms.panels import CaptionHints, Segmentation, SegmentConfig, segment_image
 from transforms.subcaptions import CaptionSplit, split_caption
 
 
@@ -61,13 +61,19 @@ def encode(img: Image.Image, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def caption_letters(split: CaptionSplit) -> set[str]:
-    """The letters a panel may carry: those the caption names (either case, thin letters
-    only as named). Empty when the caption names no lettered panels: read none."""
-    letters = {lab[0] for lab in split.labels if len(lab) <= 3 and lab[0].isalpha()}
+def caption_hints(split: CaptionSplit, caption: str | None) -> CaptionHints:
+    """What the caption tells the image analysis: the letters panels may carry (either
+    case; thin letters such as "l" only as named), and whether it names panels at all."""
+    if not caption:
+        return CaptionHints()
     if split.style not in ("leading", "inline"):
-        return set()
-    return letters | {c.swapcase() for c in letters if c.swapcase() not in THIN}
+        return CaptionHints(letters=frozenset(), marked=bool(split.parts))
+    letters = {lab[0] for lab in split.labels if len(lab) <= 3 and lab[0].isalpha()}
+    letters |= {c.swapcase() for c in letters if c.swapcase() not in THIN}
+    named = frozenset(lab.lower() for part in split.parts for lab in part.labels if len(lab) == 1)
+    return CaptionHints(
+        frozenset(letters), True, named if split.style == "leading" else frozenset()
+    )
 
 
 class Segmenter:
@@ -82,13 +88,8 @@ class Segmenter:
         if not image or not image.get("bytes"):
             return UnitResult(records=[self._no_image(record, split)])
         img = decode(image["bytes"], self.config.max_image_pixels)
-        caption = record.get("caption")
-        seg = segment_image(
-            img,
-            self.config.segment,
-            caption_letters(split) if caption else None,
-            bool(split.parts) if caption else None,
-        )
+        hints = caption_hints(split, record.get("caption"))
+        seg = segment_image(img, self.config.segment, hints)
         if not seg.is_compound:
             return UnitResult(records=[self._single(record, seg)])
         records = self._panels(record, img, seg, split)
