@@ -56,6 +56,12 @@ def test_regular_grid_and_plausible_letters() -> None:
     assert not regular([(0, 0, 300, 80), (310, 0, 350, 82)])
     assert plausible_labels(["A", None, "B", "C"]) == ["A", None, "B", "C"]
     assert plausible_labels(["A", "Z", "B", "C"]) == ["A", None, "B", "C"]
+    assert plausible_labels(["A", "B", "B", "c"], [0.9, 0.7, 0.95, 0.9]) == [
+        "A",
+        None,
+        "B",
+        "C",
+    ]
     assert plausible_labels(["b", "f"] + [None] * 5) == [None] * 7  # too few to trust
     assert plausible_labels(["A", None]) == [None, None]
 

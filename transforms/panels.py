@@ -364,10 +364,14 @@ def reading_order(boxes: list[Box]) -> list[Box]:
     return [b for row in rows for b in sorted(row, key=lambda b: b[0])]
 
 
-def plausible_labels(labels: list[str | None]) -> list[str | None]:
-    """Keep the letters that read as a sequence: the longest ascending run in reading order,
-    of the majority case. All are dropped when that run is shorter than two, than a third of
-    the panels, or than half the letters read."""
+def plausible_labels(
+    labels: list[str | None], scores: list[float] | None = None
+) -> list[str | None]:
+    """Keep the letters that read as a set of panel labels: of the majority case, each
+    letter once (the best-matching copy), none far beyond the count found ("H" among four
+    letters). All are dropped when fewer than two, than a third of the panels, or than half
+    of the letters read remain. Reading order is not required: irregular layouts break it."""
+    scores = scores or [1.0] * len(labels)
     found = [lab for lab in labels if lab]
     if len(found) < 2:
         return [None] * len(labels)
@@ -377,13 +381,12 @@ def plausible_labels(labels: list[str | None]) -> list[str | None]:
         (lab.upper() if upper else lab.lower()) if lab and lab.lower() in SAME_SHAPE else lab
         for lab in labels
     ]
-    idx = [i for i, lab in enumerate(labels) if lab and lab.isupper() == upper]
-    # longest strictly ascending subsequence (n is small)
-    best: list[list[int]] = []
-    for k, i in enumerate(idx):
-        prev = [best[j] for j in range(k) if labels[idx[j]].lower() < labels[i].lower()]
-        best.append(max(prev, key=len, default=[]) + [i])
-    keep = set(max(best, key=len, default=[]))
+    best: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        if lab and lab.isupper() == upper and (lab not in best or scores[i] > scores[best[lab]]):
+            best[lab] = i
+    top = len(best) + 1
+    keep = {i for lab, i in best.items() if ord(lab.lower()) - ord("a") <= top}
     if len(keep) < max(2, len(labels) / 3) or 2 * len(keep) < len(found):
         return [None] * len(labels)
     return [lab if i in keep else None for i, lab in enumerate(labels)]
@@ -484,7 +487,9 @@ def segment_gray(
             hit or find_label(gray, box, glyph, allowed)
             for hit, box in zip(hits, boxes, strict=True)
         ]
-        labels = plausible_labels([hit.text if hit else None for hit in hits])
+        labels = plausible_labels(
+            [hit.text if hit else None for hit in hits], [hit.score if hit else 0.0 for hit in hits]
+        )
         # a panel's box takes in its letter
         boxes = [
             union(box, hit.bbox) if hit and lab else box
