@@ -10,8 +10,12 @@ Sets, each scored for this stage ("ours") and, in the same run, for the classic 
 - real_biomedical: hand-drawn boxes for the figures of ../shared/testdata/packages and
   images (tests/data/biomed_panel_boxes.json);
 - real_exsclaim: 14 materials-science figures scored against exsclaim's boxes (a model's
-  output, not a human's).
-Captions are passed as the stage passes them (JATS via extract, MedICaT's, exsclaim's).
+  output, not a human's);
+- demo_corpus: the figures of `python -m demo` (drawn by the demo generator, not by this
+  stage's synthetic module), scored against the boxes it records in corpus.json.
+Captions are passed as the stage passes them (JATS via extract, MedICaT's, exsclaim's; the
+synthetic figures' own, with markers when their panels carry letters); "synthetic_image_only"
+scores the synthetic set again with no caption at all.
 Sub-captions are scored on hand-checked real captions (tests/data/subcaption_truth.json)
 against a naive "(X)" splitter. Speed is CPU time in one process (one core): segmentation
 on decoded images alone, and the stage's whole unit function (decode, segment, crop encode).
@@ -23,7 +27,9 @@ import io
 import json
 import platform
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -139,7 +145,7 @@ def score(items: list[Item], method: Method) -> dict:
     }
 
 
-def open_image(path: Path) -> Image.Image:
+def open_image(path: Path | io.BytesIO) -> Image.Image:
     img = Image.open(path)
     img.load()
     return img
@@ -202,10 +208,36 @@ def real_crops(sets: list[list[Item]]) -> list[Image.Image]:
 
 
 def synthetic(extra: list[Image.Image]) -> list[Item]:
-    return [
-        (f.image, f.boxes, None, None)
-        for f in synthetic_set(SYNTHETIC_SEED, SYNTHETIC_COUNT, extra)
-    ]
+    figures = synthetic_set(SYNTHETIC_SEED, SYNTHETIC_COUNT, extra)
+    return [(f.image, f.boxes, f.caption, None) for f in figures]
+
+
+def image_only(items: list[Item]) -> list[Item]:
+    return [(img, boxes, None, None) for img, boxes, _, _ in items]
+
+
+def demo_corpus() -> list[Item]:
+    """The project's own demo corpus (python -m demo), its figures extracted as the stage
+    gets them, scored against the panel boxes the generator recorded in corpus.json."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "demo", "--output", tmp], check=True, capture_output=True
+        )
+        truth = {
+            fig["key"]: [tuple(p["bbox"]) for p in fig["panels"]]
+            for art in json.loads((Path(tmp) / "corpus.json").read_text())["articles"]
+            for fig in art["figures"]
+            if fig.get("panels")
+        }
+        files = [str(p) for p in Path(tmp).rglob("*") if p.is_file()]
+        extractor = Extractor(ExtractConfig())
+        items = []
+        for source in group_sources(files):
+            for rec in extractor(source).records:
+                if rec["key"] in truth and rec["image"]:
+                    img = open_image(io.BytesIO(rec["image"]["bytes"]))
+                    items.append((img, truth[rec["key"]], rec["caption"], rec["caption_title"]))
+    return items
 
 
 def naive_split(caption: str) -> list[list[str]]:
@@ -283,7 +315,13 @@ def main() -> None:
     biomed = real_biomedical()
     exsclaim = real_exsclaim()
     synth = synthetic(real_crops([biomed, exsclaim]))
-    sets = {"synthetic": synth, "real_biomedical": biomed, "real_exsclaim": exsclaim}
+    sets = {
+        "synthetic": synth,
+        "synthetic_image_only": image_only(synth),
+        "real_biomedical": biomed,
+        "real_exsclaim": exsclaim,
+        "demo_corpus": demo_corpus(),
+    }
     results: dict = {
         "command": ".venv/bin/python benchmarks/segment.py",
         "machine": {"python": platform.python_version(), "processor": platform.machine()},

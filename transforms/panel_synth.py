@@ -37,6 +37,7 @@ class SynthFigure:
     label_style: str
     label_place: str
     quality: int | None
+    caption: str  # panel markers when the panels carry letters, none otherwise
 
 
 def bundled_panels() -> list[Image.Image]:
@@ -176,7 +177,17 @@ def make_figure(rng: np.random.Generator, sources: list[Image.Image], layout: st
         canvas.save(buf, format="JPEG", quality=int(quality))
         img = Image.open(io.BytesIO(buf.getvalue()))
         img.load()
-    return SynthFigure(img, boxes, labels, layout, gap, border, style, place, quality)
+    return SynthFigure(
+        img, boxes, labels, layout, gap, border, style, place, quality, _caption(labels)
+    )
+
+
+def _caption(labels: list[str | None]) -> str:
+    title = "Effects of the treatment on the tissue."
+    if len(labels) < 2 or not all(labels):
+        return f"{title} Representative images and measurements are shown."
+    parts = " ".join(f"({lab}) Condition {k + 1}." for k, lab in enumerate(labels))
+    return f"{title} {parts}"
 
 
 def _draw_label(

@@ -322,11 +322,13 @@ def _clip(small: Box, panel: Box, axis: int) -> Box | None:
     return (x0, small[1], x1, small[3]) if x1 > x0 else None
 
 
-def _affinity(small: Box, panel: Box) -> tuple[int, int]:
-    """Prefer a panel that shares rows or columns with the small box, then the nearest."""
+def _affinity(small: Box, panel: Box) -> int:
+    """Distance from a small box to a panel; a panel that shares no rows or columns with
+    it counts as farther by the small box's size (labels and titles sit in line)."""
     shares_x = min(small[2], panel[2]) > max(small[0], panel[0])
     shares_y = min(small[3], panel[3]) > max(small[1], panel[1])
-    return (0 if shares_x or shares_y else 1, gap(small, panel))
+    size = max(small[2] - small[0], small[3] - small[1])
+    return gap(small, panel) + (0 if shares_x or shares_y else size)
 
 
 def merge_overlaps(boxes: list[Box], min_overlap: float = 0.15) -> list[Box]:
@@ -465,7 +467,8 @@ def segment_gray(
 
     `color`: the same image in RGB (h x w x 3), used where panels touch. `hints`: from the
     caption. Its letters narrow what a panel letter may be read as; when it names no
-    panels, a split needs image evidence beyond the cuts (letters or a regular grid)."""
+    panels, a split needs image evidence beyond the cuts (letters or a regular grid; wide
+    gutters are not: a chart and its far-off legend have them too)."""
     cfg = config or SegmentConfig()
     h, w = gray.shape
     whole = (0, 0, w, h)
@@ -497,7 +500,8 @@ def segment_gray(
         ]
         boxes, labels = _group_by_labels(boxes, labels, hints.named)
     lettered = sum(1 for lab in labels if lab)
-    if len(boxes) < 2 or (hints.marked is False and lettered < 2 and not regular(boxes)):
+    evident = lettered >= 2 or regular(boxes)
+    if len(boxes) < 2 or (hints.marked is False and not evident):
         return Segmentation((Panel(whole),), "single", 0.5)
     order = reading_order(boxes)
     by_box = dict(zip(boxes, labels, strict=True))
