@@ -65,10 +65,14 @@ class Segmentation:
         return len(self.panels) > 1
 
 
-def iou(a: Box, b: Box) -> float:
+def intersection(a: Box, b: Box) -> int:
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    return ix * iy
+
+
+def iou(a: Box, b: Box) -> float:
+    inter = intersection(a, b)
     union = area(a) + area(b) - inter
     return inter / union if union else 0.0
 
@@ -340,9 +344,7 @@ def merge_overlaps(boxes: list[Box], min_overlap: float = 0.15) -> list[Box]:
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
                 a, b = boxes[i], boxes[j]
-                ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-                iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-                if ix * iy > min_overlap * min(area(a), area(b)):
+                if intersection(a, b) > min_overlap * min(area(a), area(b)):
                     boxes[i] = union(a, b)
                     del boxes[j]
                     changed = True
