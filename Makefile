@@ -36,6 +36,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/extract.py
+	$(PY) benchmarks/pdf.py
 	$(PY) benchmarks/segment.py
 	$(PY) benchmarks/tag.py
 
