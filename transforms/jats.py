@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from transforms.jats_mentions import MAX_MENTIONS, fig_mentions
 from transforms.jats_meta import (
     NOTICE_TYPES,
     XLINK_HREF,
@@ -28,8 +29,6 @@ from transforms.jats_text import (
     local,
     needs_walk,
     plain_text,
-    sentences_at,
-    text_with_fig_refs,
 )
 from transforms.ledger import StageError
 
@@ -37,8 +36,6 @@ IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .png .tif .tiff .gif .bmp .eps .svg .webp .jp2 .pdf .ps".split()
 )
 THUMBNAIL_USES = frozenset({"thumbnail", "thumb", "web-thumbnail", "icon"})
-MAX_MENTIONS = 20
-MAX_MENTION_CHARS = 1000
 
 
 @dataclass
@@ -229,15 +226,18 @@ class ArticleParts:
     figs: list[etree._Element] = field(default_factory=list)
     groups: list[etree._Element] = field(default_factory=list)
     fig_xrefs: list[etree._Element] = field(default_factory=list)
+    bodies: list[etree._Element] = field(default_factory=list)
 
 
 def article_parts(article: etree._Element) -> ArticleParts:
     parts = ArticleParts()
-    for el in article.iter("fig", "fig-group", "xref"):
+    for el in article.iter("fig", "fig-group", "xref", "body"):
         tag = el.tag
         if tag == "xref":
             if el.get("ref-type") == "fig":
                 parts.fig_xrefs.append(el)
+        elif tag == "body":
+            parts.bodies.append(el)
         elif tag == "fig":
             if next(el.iterancestors(*NOT_FIGURE_ANCESTORS), None) is None:
                 parts.figs.append(el)
@@ -300,31 +300,6 @@ def figure_candidates(figs: list[etree._Element]) -> tuple[list[FigureCandidate]
     return ordered, without_graphic
 
 
-PARAGRAPHS = ("p", "title", "td", "li")
-
-
-def fig_mentions(fig_xrefs: list[etree._Element]) -> dict[str, list[str]]:
-    """fig id -> sentences of the body (and sub-article bodies) that cite it."""
-    mentions: dict[str, list[str]] = {}
-    done_paragraphs: set[etree._Element] = set()
-    for xref in fig_xrefs:
-        para = next(xref.iterancestors(*PARAGRAPHS), None)
-        if para is None or para in done_paragraphs:
-            continue
-        done_paragraphs.add(para)
-        if next(para.iterancestors("body"), None) is None:
-            continue  # captions and back matter cite figures too: not mentions
-        text, marks = text_with_fig_refs(para)
-        sentences = sentences_at(text, [offset for _, offset in marks])
-        for (rid_list, _), sentence in zip(marks, sentences, strict=True):
-            sentence = sentence[:MAX_MENTION_CHARS]
-            for rid in rid_list.split():
-                found = mentions.setdefault(rid, [])
-                if sentence not in found and len(found) < MAX_MENTIONS:
-                    found.append(sentence)
-    return mentions
-
-
 def parse_article(article: etree._Element) -> ParsedArticle:
     meta = article_meta(article)
     if (meta.article_type or "").lower() in NOTICE_TYPES:
@@ -332,7 +307,7 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     parts = article_parts(article)
     figures, without_graphic = figure_candidates(parts.figs)
     if figures:
-        mentions = fig_mentions(parts.fig_xrefs)
+        mentions = fig_mentions(parts.bodies, parts.fig_xrefs)
         group_ids = {group.get("id"): group for group in parts.groups if group.get("id")}
         for cand in figures:
             ids = list(dict.fromkeys(cand.member_ids))

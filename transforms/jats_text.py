@@ -184,27 +184,6 @@ def element_text(el: etree._Element | None) -> str:
     return squash("".join(out))
 
 
-MARK = "\ue000"  # private-use character: never in real text
-
-
-def text_with_fig_refs(el: etree._Element) -> tuple[str, list[tuple[str, int]]]:
-    """Raw text of a paragraph (libxml2's text serialisation) and (rid, offset) of its
-    figure xrefs, found by marking each xref's text in place and then removing the marks."""
-    xrefs = [x for x in el.iter("xref") if x.get("ref-type") == "fig"]
-    for xref in xrefs:
-        xref.text = MARK + (xref.text or "")
-    text = etree.tostring(el, method="text", encoding=str, with_tail=False)
-    for xref in xrefs:
-        xref.text = xref.text[1:] or None
-    pieces = text.split(MARK)
-    marks = []
-    offset = 0
-    for xref, piece in zip(xrefs, pieces[:-1], strict=False):
-        offset += len(piece)
-        marks.append((xref.get("rid") or "", offset))
-    return "".join(pieces), marks
-
-
 ABBREVIATIONS = frozenset(
     "fig figs eq eqs ref refs al e.g i.e vs approx no nos ca cf etc resp sp spp suppl "
     "dr mr ms st vol pp ed eds ext inc ltd co jr sr mol wt min max avg".split()
