@@ -3,9 +3,10 @@
 One text serialisation per `<body>` (libxml2 does it in C) instead of one per paragraph:
 the paragraphs that cite a figure are bracketed with private-use marks, each figure xref
 gets a mark that carries its index, and the Python side only splits strings. Floats
-(figures, tables, videos, attached files, footnotes) are stripped from the bodies first, so a caption's own
-text or a table never becomes part of a sentence, and an xref inside another figure's
-caption is not a mention. Mutates the tree: call it after the captions are read.
+(figures, tables, videos, attached files, footnotes) are stripped from the bodies first,
+so a caption's own text or a table never becomes part of a sentence, and an xref inside
+another figure's caption is not a mention. Mutates the tree: call it after the captions
+are read.
 """
 
 from __future__ import annotations
