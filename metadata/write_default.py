@@ -21,10 +21,12 @@ from transforms.modality import TAXONOMY
 CUI = re.compile(r"C\d{7}")
 SOURCES = Path(__file__).resolve().parent / "default_src"
 # the order concepts are written in (and, for equal keys, preferred in)
-MODULES = (
+HAND_MODULES = (
     "imaging", "anatomy", "diseases", "findings", "cells", "organisms", "chemicals", "procedures",
     "phenotypes",
 )  # fmt: skip
+# caption_words is learned (metadata/learn_words.py), so it comes last: hand rows win
+MODULES = (*HAND_MODULES, "caption_words")
 
 
 def parse_rows(module: str, text: str) -> list:
@@ -54,9 +56,9 @@ def parse_rows(module: str, text: str) -> list:
     return concepts
 
 
-def build() -> Lexicon:
+def build(modules: tuple[str, ...] = MODULES) -> Lexicon:
     concepts, seen = [], {}
-    for module in MODULES:
+    for module in modules:
         rows = (SOURCES / f"{module}.txt").read_text(encoding="utf-8")
         for concept in parse_rows(module, rows):
             if concept.cui in seen:

@@ -120,10 +120,11 @@ def _check_offsets(matcher: ConceptMatcher, text: str) -> int:
         assert m.end == len(text) or not text[m.end].isalnum(), (covered, text)
         keys = {k for term in m.concept.terms for k in term_keys(term)}
         assert key_of(covered) in keys, (covered, m.concept.name)
-    previous_end = -1
+    previous = (-1, -1)
     for m in matches:
-        assert m.start >= previous_end  # non-overlapping, in order
-        previous_end = m.end
+        # non-overlapping and in order; homonyms (one string, several CUIs) share a span
+        assert (m.start, m.end) == previous or m.start >= previous[1]
+        previous = (m.start, m.end)
     return len(matches)
 
 
@@ -161,3 +162,23 @@ def test_longest_match_on_a_real_caption(default: ConceptMatcher, testdata: Path
     assert ("optical coherence tomography", "C0920367", False) in found
     assert all(cui != "C0040395" for _, cui, _ in found)  # never the shorter "tomography"
     assert ("OCT", "C0920367", False) in found
+
+
+def test_homonyms_share_a_span_and_case_forms_win() -> None:
+    lexicon = Lexicon(
+        "homonyms",
+        [
+            make_concept("C0022650", "Kidney Calculi", ("T047",), ["renal calculi"]),
+            make_concept("C0392525", "Nephrolithiasis", ("T047",), ["renal calculi"]),
+            make_concept("C0206054", "TEE", ("T060",), ["TOE"], name_is_term=False),
+            make_concept("C0040357", "Toes", ("T023",), ["toe"]),
+        ],
+    )
+    matcher = ConceptMatcher(lexicon)
+    found = matcher.concepts_of("Renal calculi. TOE view; toe.")
+    assert [(c["cui"], c["start"], c["end"]) for c in found] == [
+        ("C0022650", 0, 13),
+        ("C0392525", 0, 13),
+        ("C0206054", 15, 18),
+        ("C0040357", 25, 28),
+    ]

@@ -216,6 +216,8 @@ def test_every_semtype_has_a_group_and_terms_have_one_owner() -> None:
     for concept in lexicon.concepts:
         assert all(t in TYPE_GROUP for t in concept.semtypes), concept
         assert concept.semgroup in GROUP_NAMES, concept
+    # hand-written terms name one concept; only the learned caption words are homonyms
+    for concept in write_default.build(write_default.HAND_MODULES).concepts:
         for term in concept.terms:
             # short forms match by case ("TOE" is not "toe")
             key = term if is_abbreviation(term) else term.lower()
@@ -271,3 +273,27 @@ def test_cuis_are_confirmed_by_roco_captions(testdata: Path) -> None:
             named += any(term.lower() in texts for term in concept.terms)
     assert annotated >= 200
     assert named / annotated >= 0.8
+
+
+def test_adjectives_name_their_organ_and_homonyms_emit_every_cui() -> None:
+    matcher = ConceptMatcher(load_default())
+    for text, cui in [
+        ("renal cyst", "C0022646"),
+        ("pulmonary nodules", "C0024109"),
+        ("hepatic", "C0023884"),
+        ("cerebral", "C0006104"),
+    ]:
+        assert cui in {c["cui"] for c in matcher.concepts_of(text)}, text
+    found = matcher.concepts_of("White arrows mark the lesion.")
+    arrows = [c for c in found if c["start"] == 6]
+    assert {c["cui"] for c in arrows} == {"C0376152", "C0771936", "C1546708", "C1837463"}
+    assert {(c["start"], c["end"]) for c in arrows} == {(6, 12)}
+
+
+@pytest.mark.realdata
+def test_learned_caption_words_are_reproducible(testdata: Path) -> None:
+    from metadata.learn_words import OUTPUT, learn, render
+
+    lines, check = learn(testdata / "captions")
+    assert render(lines, check) == OUTPUT.read_text(encoding="utf-8")
+    assert "C1696103|T170||Image|image" in lines  # ROCO's "image", a certain type

@@ -2,7 +2,9 @@
 
 Keys are whole-token phrases (see `normalise`), so matching is case-, punctuation-,
 hyphen- and plural-insensitive while every match maps back to exact `caption` offsets.
-Overlaps resolve to the longest match (then the leftmost). Abbreviations are matched
+Overlaps resolve to the longest match (then the leftmost). A string that names several
+concepts (UMLS homonyms such as "renal calculi": Kidney Calculi and Nephrolithiasis) yields
+one match per concept, all with the same span. Abbreviations are matched
 conservatively: only as whole tokens in their written case ("CT", not "ct" or "Ct"),
 never when they are on the ambiguous stop-list, and two-letter ones only when allowed.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -19,7 +21,7 @@ from metadata.lexicon import Concept, Lexicon
 from transforms.negation import negated_flags
 from transforms.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Short forms with several common readings in captions (MS: multiple sclerosis or mass
 # spectrometry; PE: pulmonary embolism or pleural effusion; SEM: microscopy or standard
@@ -39,9 +41,12 @@ STOPWORDS = frozenset(
     """a an the in on at as is was be it of to and or with for by from that this these those
     all no not can may are were has had have its into per via than then there their which
     who whom what when where how both each other some such only also very more most less
-    one two three four five six seven eight nine ten left right image images figure fig
+    one two three four five six seven eight nine ten left figure fig
     case cases patient patients""".split()
 )
+
+
+Plain = tuple[int, ...] | None
 
 
 def is_abbreviation(term: str) -> bool:
@@ -61,8 +66,7 @@ def abbreviation_allowed(form: str) -> bool:
     return len(letters) > 2 or letters in TWO_LETTER_ALLOWED
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):  # a tuple: built per match, so cheap to make
     concept: Concept
     start: int  # caption offsets
     end: int
@@ -103,13 +107,15 @@ class ConceptMatcher:
                     rank = 0 if key == preferred else 1
                     table.setdefault(key, []).append((rank, index, form))
         self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        # key id -> (token count, char length of " key ", candidates (concept, case form))
-        self.keys: list[tuple[int, int, tuple[tuple[int, str | None], ...]]] = []
+        # key id -> (token count, char length of " key ", candidates (concept, case form),
+        # the concepts to emit when no candidate has a case form, else None)
+        self.keys: list[tuple[int, int, tuple[tuple[int, str | None], ...], Plain]] = []
         for key, candidates in table.items():
             ordered = sorted(dict.fromkeys(candidates))
             unique = tuple(dict.fromkeys((index, form) for _, index, form in ordered))
             self.automaton.add_word(f" {key} ", len(self.keys))
-            self.keys.append((key.count(" ") + 1, len(key) + 2, unique))
+            plain = None if any(form for _, form in unique) else tuple(i for i, _ in unique)
+            self.keys.append((key.count(" ") + 1, len(key) + 2, unique, plain))
         if self.keys:
             self.automaton.make_automaton()
 
@@ -120,34 +126,29 @@ class ConceptMatcher:
         tokens = tokenize(text or "")
         if not tokens.words or not self.keys:
             return Analysis(tokens, [])
-        found = []
+        found, keys, word_at = [], self.keys, tokens.word_at
         for end, key_id in self.automaton.iter(tokens.joined):
-            ntok, length, candidates = self.keys[key_id]
-            first = tokens.starts[end - length + 2]
-            index = _pick(candidates, tokens, first, first + ntok)
-            if index is not None:
-                found.append((-ntok, first, index))
+            ntok, length, candidates, plain = keys[key_id]
+            first = word_at(end - length + 2)
+            indices = plain or _pick(candidates, tokens, first, first + ntok)
+            if indices:
+                found.append((-ntok, first, indices))
         found.sort()
         taken = bytearray(len(tokens.words))
         chosen = []
-        for negative_len, first, index in found:
+        for negative_len, first, indices in found:
             last = first - negative_len
             if any(taken[first:last]):
                 continue
             taken[first:last] = b"\x01" * (last - first)
-            chosen.append((first, last, index))
+            chosen.append((first, last, indices))
         chosen.sort()
         flags = negated_flags(tokens, [(f, lst) for f, lst, _ in chosen])
+        spans, concepts = tokens.spans, self.concepts
         matches = [
-            Match(
-                self.concepts[index],
-                tokens.spans[first][0],
-                tokens.spans[last - 1][1],
-                first,
-                last,
-                negated,
-            )
-            for (first, last, index), negated in zip(chosen, flags, strict=True)
+            Match(concepts[index], spans[first][0], spans[last - 1][1], first, last, negated)
+            for (first, last, indices), negated in zip(chosen, flags, strict=True)
+            for index in indices
         ]
         return Analysis(tokens, matches)
 
@@ -181,15 +182,11 @@ def _keys_of(term: str) -> list[tuple[str, str | None]]:
 
 def _pick(
     candidates: tuple[tuple[int, str | None], ...], tokens: Tokens, first: int, last: int
-) -> int | None:
-    """The first candidate concept whose case form (if any) is what the caption wrote."""
-    written = None
-    for index, form in candidates:
-        if form is None:
-            return index
-        if written is None:
-            text, spans = tokens.text, tokens.spans
-            written = " ".join(text[s:e] for s, e in spans[first:last])
-        if written == form:
-            return index
-    return None
+) -> tuple[int, ...]:
+    """The candidate concepts that fit what the caption wrote: those whose case form is
+    exactly the written text if there are any ("TOE" is the echocardiography), else those
+    matched in any case ("toe", the digit)."""
+    text, spans = tokens.text, tokens.spans
+    written = " ".join(text[s:e] for s, e in spans[first:last])
+    exact = tuple(index for index, form in candidates if form is not None and form == written)
+    return exact or tuple(index for index, form in candidates if form is None)

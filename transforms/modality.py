@@ -113,7 +113,7 @@ def modality_tags(analysis: Analysis) -> list[str]:
     automaton, values = _cue_automaton()
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
-        hits.append((ntok, tokens.starts[end - length + 2], tag, strong))
+        hits.append((ntok, tokens.word_at(end - length + 2), tag, strong))
     hits.sort(key=lambda h: (-h[0], h[1]))
     taken = bytearray(len(tokens.words))
     strong_tags, weak_tags = set(), set()

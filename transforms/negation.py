@@ -51,15 +51,18 @@ _CLAUSE_BREAK = re.compile(r"[.;:!?]")
 _CUE_WORDS = frozenset(w for cue in PRE_CUES + POST_CUES for w in cue.split()[:1])
 
 
-def _find(words: list[str], cues: tuple[str, ...]) -> list[tuple[int, int]]:
-    """(first, last) token ranges where a cue phrase occurs."""
+_PARTS = {cue: cue.split() for cue in PSEUDO + PRE_CUES + POST_CUES}
+
+
+def _find(
+    words: list[str], at: dict[str, list[int]], cues: tuple[str, ...]
+) -> list[tuple[int, int]]:
+    """(first, last) token ranges where a cue phrase occurs (`at`: word -> its positions)."""
     found = []
     for cue in cues:
-        parts = cue.split()
+        parts = _PARTS[cue]
         n = len(parts)
-        for i in range(len(words) - n + 1):
-            if words[i] == parts[0] and words[i : i + n] == parts:
-                found.append((i, i + n))
+        found.extend((i, i + n) for i in at.get(parts[0], ()) if words[i : i + n] == parts)
     return found
 
 
@@ -79,9 +82,12 @@ def negated_flags(tokens: Tokens, ranges: list[tuple[int, int]]) -> list[bool]:
     words = tokens.words
     if not ranges or _CUE_WORDS.isdisjoint(words):
         return [False] * len(ranges)
-    pseudo = {i for first, last in _find(words, PSEUDO) for i in range(first, last)}
-    pre = [(f, lst) for f, lst in _find(words, PRE_CUES) if f not in pseudo]
-    post = [(f, lst) for f, lst in _find(words, POST_CUES) if f not in pseudo]
+    at: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        at.setdefault(word, []).append(i)
+    pseudo = {i for first, last in _find(words, at, PSEUDO) for i in range(first, last)}
+    pre = [(f, lst) for f, lst in _find(words, at, PRE_CUES) if f not in pseudo]
+    post = [(f, lst) for f, lst in _find(words, at, POST_CUES) if f not in pseudo]
     clause = _clauses(tokens)
     flags = []
     for first, last in ranges:

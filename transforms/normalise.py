@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 
 TOKEN = re.compile(r"[^\W_]+")
@@ -45,23 +47,27 @@ def fold_lower(text: str) -> str:
 
 @dataclass(frozen=True)
 class Tokens:
-    """A text's tokens, their spans in the text, and the space-joined matching string."""
+    """A text's tokens, the space-joined matching string, and (on demand) their spans."""
 
     text: str
     words: list[str]
-    spans: list[tuple[int, int]]
     joined: str  # " w0 w1 ... wn "
-    starts: dict[int, int]  # position in `joined` of a word's first char -> word index
+    offsets: list[int]  # position in `joined` of each word's first char
+
+    @cached_property
+    def spans(self) -> list[tuple[int, int]]:
+        """Each word's (start, end) in `text`; only matched captions need them."""
+        return [m.span() for m in TOKEN.finditer(fold_lower(self.text))]
+
+    def word_at(self, position: int) -> int:
+        """The index of the word whose first char is at `position` in `joined`."""
+        return bisect_left(self.offsets, position)
 
 
 def tokenize(text: str) -> Tokens:
-    low = fold_lower(text)
-    spans = [m.span() for m in TOKEN.finditer(low)]
-    words = [low[s:e] for s, e in spans]
+    words = TOKEN.findall(fold_lower(text))
     joined = " " + " ".join(words) + " "
-    positions = accumulate((len(w) + 1 for w in words), initial=1)
-    starts = {pos: i for i, pos in enumerate(positions)}
-    return Tokens(text, words, spans, joined, starts)
+    return Tokens(text, words, joined, list(accumulate([len(w) + 1 for w in words], initial=1)))
 
 
 def key_of(term: str) -> str:
