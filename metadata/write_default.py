@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from metadata.lexicon import DEFAULT_LEXICON, Lexicon, make_concept, write_tsv
@@ -58,11 +59,21 @@ def parse_rows(module: str, text: str) -> list:
 
 def build(modules: tuple[str, ...] = MODULES) -> Lexicon:
     concepts, seen = [], {}
+    hand_terms: set[str] = set()
     for module in modules:
         rows = (SOURCES / f"{module}.txt").read_text(encoding="utf-8")
         for concept in parse_rows(module, rows):
             if concept.cui in seen:
                 raise ValueError(f"{concept.cui} is in both {seen[concept.cui]} and {module}")
+            if module in HAND_MODULES:
+                hand_terms.update(t.lower() for t in concept.terms)
+            else:
+                # a learned sense never rides on a string a hand-written concept owns:
+                # ROCO's extra senses there are its noise ("abdomen" as a chemical)
+                terms = tuple(t for t in concept.terms if t.lower() not in hand_terms)
+                if not terms:
+                    continue
+                concept = replace(concept, terms=terms)
             seen[concept.cui] = module
             concepts.append(concept)
     return Lexicon("default", concepts)

@@ -297,3 +297,15 @@ def test_learned_caption_words_are_reproducible(testdata: Path) -> None:
     lines, check = learn(testdata / "captions")
     assert render(lines, check) == OUTPUT.read_text(encoding="utf-8")
     assert "C1696103|T170||Image|image" in lines  # ROCO's "image", a certain type
+
+
+def test_learned_senses_never_ride_on_hand_written_terms() -> None:
+    lexicon = load_default()
+    hand = {c.cui for c in write_default.build(write_default.HAND_MODULES).concepts}
+    hand_terms = {t.lower() for c in lexicon.concepts if c.cui in hand for t in c.terms}
+    learned = [c for c in lexicon.concepts if c.cui not in hand]
+    assert learned  # the learned module contributes concepts
+    assert not [(c.cui, t) for c in learned for t in c.terms if t.lower() in hand_terms]
+    # "abdomen" is the body region only, not also ROCO's chemical-typed sense of the word
+    found = ConceptMatcher(lexicon).concepts_of("CT of the abdomen")
+    assert {c["semgroup"] for c in found if c["start"] == 10} == {"ANAT"}
