@@ -54,6 +54,8 @@ def test_reading_order_rows_then_columns() -> None:
 def test_regular_grid_and_plausible_letters() -> None:
     assert regular([(0, 0, 100, 80), (110, 0, 205, 82), (0, 90, 100, 170)])
     assert not regular([(0, 0, 300, 80), (310, 0, 350, 82)])
+    # a grid whose last column also takes the gutter is still a grid
+    assert regular([(0, 0, 100, 100), (110, 0, 210, 100), (220, 0, 350, 100)])
     assert plausible_labels(["A", None, "B", "C"]) == ["A", None, "B", "C"]
     assert plausible_labels(["A", "Z", "B", "C"]) == ["A", None, "B", "C"]
     assert plausible_labels(["A", "B", "B", "c"], [0.9, 0.7, 0.95, 0.9]) == [
@@ -173,3 +175,59 @@ def test_real_biomedical_figures(testdata: Path) -> None:
     )
     for single in (f for f in truth if not f["compound"]):
         assert not segment_image(Image.open(testdata / single["path"])).is_compound, single["path"]
+
+
+def _axes_chart(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], seed: int) -> None:
+    """Axes and a jagged line in `box`, on the page's white."""
+    x0, y0, x1, y1 = box
+    draw.line([(x0, y0), (x0, y1), (x1, y1)], fill=0, width=2)
+    ys = np.random.default_rng(seed).uniform(y0 + 10, y1 - 10, 8)
+    xs = np.linspace(x0 + 10, x1 - 10, 8)
+    draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=60, width=2)
+
+
+@pytest.mark.realdata
+def test_charts_over_a_shared_tick_row_stay_apart(testdata: Path) -> None:
+    """A row of three charts whose tick labels and axis title run across the row (a real
+    figure): each chart is its own panel, not one box for the row."""
+    folder = testdata / "compound_figures"
+    name = "s41467-018-06211-3_fig4.jpg"
+    expected = json.loads(
+        (folder / "MaterialEyes_exsclaim__nature_closed_expected.json").read_text()
+    )
+    truth = [
+        (
+            min(q["x"] for q in g),
+            min(q["y"] for q in g),
+            max(q["x"] for q in g),
+            max(q["y"] for q in g),
+        )
+        for g in (p["geometry"] for p in expected[name]["master_images"])
+    ]
+    img = Image.open(folder / f"MaterialEyes_exsclaim__{name}")
+    boxes = [p.bbox for p in segment_image(img).panels]
+    assert len(boxes) == len(truth) == 4
+    assert all(best_iou(t, boxes) >= 0.5 for t in truth)
+
+
+def test_shared_tick_row_goes_to_each_panel_below_its_own() -> None:
+    """Three touching-close charts over one row of tick labels and one axis title: each
+    chart keeps its own part of the rows, none swallows its neighbours."""
+    img = Image.new("L", (700, 460), 255)
+    draw = ImageDraw.Draw(img)
+    rng = np.random.default_rng(3)
+    img.paste(Image.fromarray(rng.integers(0, 200, (200, 600), dtype=np.uint8)), (50, 10))
+    font = label_font(12)
+    for k in range(3):
+        x0 = 40 + k * 220
+        _axes_chart(draw, (x0, 250, x0 + 180, 410), k)
+        for t in range(5):
+            draw.text((x0 - 30, 400 - t * 35), f"{t * 20}", fill=0, font=font)
+        for t in range(6):  # tick labels run on from one chart's axis into the next
+            draw.text((x0 - 10 + t * 38, 416), f"{t * 10}", fill=0, font=font)
+    draw.text((250, 438), "Concentration (uM)", fill=0, font=font)
+    truth = [(50, 10, 650, 210)] + [(10 + k * 220, 250, 230 + k * 220, 455) for k in range(3)]
+    seg = segment_image(img, hints=CaptionHints(letters=frozenset(), marked=True))
+    boxes = [p.bbox for p in seg.panels]
+    assert len(boxes) == 4
+    assert all(best_iou(t, boxes) >= 0.5 for t in truth)

@@ -5,8 +5,9 @@
    it: whitespace, black gutters, separator lines and panel borders. Where panels touch,
    it is cut along a straight step edge that runs across nearly all of it; where the
    layout is not a guillotine one, its connected blocks are taken apart.
-3. A region stays cut only if two or more of its pieces are panel-sized; the small ones
-   (text lines, axis titles, legends, letters) join their nearest panel-sized sibling.
+3. A region stays cut only if two or more of its pieces are panel-sized (large enough and
+   holding some shape bigger than text); the small ones (tick labels, axis titles, legends,
+   letters) join their nearest panel-sized sibling, on one side only.
 4. Panel letters are read at the corners. When two or more panels carry letters, an
    unlettered block joins the lettered panel above or left of it: one label, one panel.
 """
@@ -121,6 +122,8 @@ class _Segmenter:
         # (no margin): then assume the page's white
         self.bg = int(counts.argmax()) * 8 + 4 if counts.max() >= 0.3 * border.size else 251
         self.ink = np.abs(self.g - self.bg) > config.background_tol
+        self.text_px = max(6, max(h, w) // 40)  # a generous height of a line of text
+        self._pictures: dict[Box, bool] = {}
 
     def panel_sized(self, box: Box) -> bool:
         x0, y0, x1, y1 = box
@@ -130,7 +133,24 @@ class _Segmenter:
             return False
         if bw * bh < c.min_area * self.w * self.h:
             return False
-        return float(self.ink[y0:y1, x0:x1].mean()) >= c.min_ink
+        if float(self.ink[y0:y1, x0:x1].mean()) < c.min_ink:
+            return False
+        return self._has_picture(box)
+
+    def _has_picture(self, box: Box) -> bool:
+        """Some ink shape in the box is larger than text: a plot's axes, a photograph, a
+        drawing. A strip of tick labels, an axis title or a legend's words is not a panel
+        of its own."""
+        if box not in self._pictures:
+            x0, y0, x1, y1 = box
+            labels, _ = ndimage.label(self.ink[y0:y1, x0:x1])
+            text = self.text_px
+            self._pictures[box] = any(
+                max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) >= 3 * text
+                or min(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) >= 1.5 * text
+                for sl in ndimage.find_objects(labels)
+            )
+        return self._pictures[box]
 
     def _ink_box(self, box: Box) -> Box | None:
         x0, y0, x1, y1 = box
@@ -287,22 +307,27 @@ class _Segmenter:
         if len(panels) < 2:
             return panels
         slack = max(4, (self.w + self.h) // 100)
+        # where a small box goes is judged against the panels as cut, not as grown by the
+        # boxes placed before it (a grown panel would reach into a strip beside its mates)
+        base = list(panels)
         for small in sorted((b for b in boxes if not self.panel_sized(b)), key=area, reverse=True):
-            nearest = min(range(len(panels)), key=lambda i: _affinity(small, panels[i]))
-            axis = _shared_axis(small, panels[nearest])
-            d = gap(small, panels[nearest])
+            nearest = min(range(len(base)), key=lambda i: _affinity(small, base[i]))
+            axis = _shared_axis(small, base[nearest])
+            d = gap(small, base[nearest])
+            side = _side(small, base[nearest], axis)
             mates = [
                 i
-                for i, p in enumerate(panels)
+                for i, p in enumerate(base)
                 if axis is not None
                 and _shared_axis(small, p) == axis
+                and _side(small, p, axis) == side
                 and gap(small, p) <= d + slack
             ]
             if len(mates) < 2:
                 panels[nearest] = union(panels[nearest], small)
                 continue
             for i in mates:
-                part = _clip(small, panels[i], axis)
+                part = _clip(small, base[i], axis)
                 if part is not None:
                     panels[i] = union(panels[i], part)
         return merge_overlaps(panels)
@@ -315,6 +340,13 @@ def _shared_axis(small: Box, panel: Box) -> int | None:
     if min(small[2], panel[2]) > max(small[0], panel[0]):
         return 0
     return None
+
+
+def _side(small: Box, panel: Box, axis: int | None) -> bool:
+    """Whether the panel lies after the small box (right of it for axis 1, below for 0):
+    a title between two panels belongs to one of them, not to both."""
+    k = 0 if axis == 1 else 1
+    return panel[k] + panel[k + 2] > small[k] + small[k + 2]
 
 
 def _clip(small: Box, panel: Box, axis: int) -> Box | None:
@@ -447,7 +479,7 @@ def assign_labels(boxes: list[Box], hits: list[LabelHit]) -> list[LabelHit | Non
     return out
 
 
-def regular(boxes: list[Box], tol: float = 0.2) -> bool:
+def regular(boxes: list[Box], tol: float = 0.35) -> bool:
     """All boxes about as wide, or all about as tall, as their median: a grid or a strip."""
     widths = sorted(b[2] - b[0] for b in boxes)
     heights = sorted(b[3] - b[1] for b in boxes)
