@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from transforms.boxes import area, intersection, iou, merge_until_stable, union
 from transforms.panel_labels import LabelHit, find_label, find_labels
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
@@ -64,26 +65,6 @@ class Segmentation:
     @property
     def is_compound(self) -> bool:
         return len(self.panels) > 1
-
-
-def intersection(a: Box, b: Box) -> int:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    return ix * iy
-
-
-def iou(a: Box, b: Box) -> float:
-    inter = intersection(a, b)
-    union = area(a) + area(b) - inter
-    return inter / union if union else 0.0
-
-
-def area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
-
-
-def union(a: Box, b: Box) -> Box:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def gap(a: Box, b: Box) -> int:
@@ -369,21 +350,9 @@ def _affinity(small: Box, panel: Box) -> int:
 
 def merge_overlaps(boxes: list[Box], min_overlap: float = 0.15) -> list[Box]:
     """Merge boxes whose overlap covers `min_overlap` of the smaller one, until none do."""
-    boxes = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if intersection(a, b) > min_overlap * min(area(a), area(b)):
-                    boxes[i] = union(a, b)
-                    del boxes[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return boxes
+    return merge_until_stable(
+        boxes, lambda a, b: intersection(a, b) > min_overlap * min(area(a), area(b)), union
+    )
 
 
 def reading_order(boxes: list[Box]) -> list[Box]:

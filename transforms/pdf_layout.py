@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from transforms.boxes import area, intersection, merge_until_stable, union
 from transforms.pdf_captions import CaptionLabel, parse_label
 
 Rect = tuple[float, float, float, float]
@@ -30,18 +31,6 @@ SPREAD_GAP = 12.0  # clusters this close to a caption's region join it beyond it
 FRAME_REACH = 20.0  # how far a cluster round a caption must reach past it to be its figure
 MARGIN_SHARE = 0.09  # of the page height: running heads and feet live there
 MAX_TEXT_DENSITY = 0.006  # characters per square point: above it, a text box or table
-
-
-def area(r: Rect) -> float:
-    return max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])
-
-
-def union(a: Rect, b: Rect) -> Rect:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
-
-def intersection(a: Rect, b: Rect) -> float:
-    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def expand(r: Rect, d: float) -> Rect:
@@ -185,20 +174,12 @@ def _cluster(graphics: list[Graphic], members: list[int]) -> Cluster:
 
 
 def _merge_overlapping(clusters: list[Cluster], graphics: list[Graphic]) -> list[Cluster]:
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(clusters)):
-            for j in range(i + 1, len(clusters)):
-                if intersection(clusters[i].bbox, clusters[j].bbox) > 0:
-                    members = clusters[i].members + clusters[j].members
-                    clusters[i] = _cluster(graphics, members)
-                    del clusters[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return sorted(clusters, key=lambda c: (c.bbox[1], c.bbox[0]))
+    merged = merge_until_stable(
+        clusters,
+        lambda a, b: intersection(a.bbox, b.bbox) > 0,
+        lambda a, b: _cluster(graphics, a.members + b.members),
+    )
+    return sorted(merged, key=lambda c: (c.bbox[1], c.bbox[0]))
 
 
 def absorb_labels(
