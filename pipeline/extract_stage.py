@@ -6,7 +6,7 @@ import argparse
 
 from pipeline.sources import read_bytes
 from pipeline.stage_spec import StageSpec
-from transforms.extract import ExtractConfig, Extractor
+from transforms.extract import MAX_MEDIA_BYTES, ExtractConfig, Extractor
 from transforms.images import DEFAULT_MAX_PIXELS
 from transforms.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
 from transforms.sources import ArticleSource
@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep-missing-images",
         action="store_true",
         help="caption-only mode: keep figures whose image file is absent (image null)",
+    )
+    parser.add_argument(
+        "--max-media-bytes",
+        type=int,
+        default=MAX_MEDIA_BYTES,
+        help="an image or PDF file larger than this is dropped unread (default %(default)s)",
     )
     parser.add_argument(
         "--max-image-pixels",
@@ -48,6 +54,7 @@ def make_config(args: argparse.Namespace) -> ExtractConfig:
     return ExtractConfig(
         keep_missing_images=args.keep_missing_images,
         max_image_pixels=args.max_image_pixels,
+        max_media_bytes=args.max_media_bytes,
         pdf_dpi=args.pdf_dpi,
         pdf_timeout_s=args.pdf_timeout,
         pdf_max_pages=args.pdf_max_pages,

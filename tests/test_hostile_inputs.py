@@ -133,3 +133,13 @@ def test_missing_images_dropped_or_kept(tmp_path: Path) -> None:
     [kept] = extract_all(tmp_path, keep_missing_images=True).values()
     assert [r["image_status"] for r in kept.records] == ["missing", "missing"]
     assert all(r["image"] is None for r in kept.records)
+
+
+def test_huge_image_file_is_dropped_unread(tmp_path: Path) -> None:
+    write(tmp_path / "PMC8" / "PMC8.nxml", article_xml("PMC8", ["big.png", "ok.png"]))
+    write(tmp_path / "PMC8" / "big.png", png_bytes(400, 400) + b"\0" * 20_000)
+    write(tmp_path / "PMC8" / "ok.png", png_bytes())
+    [result] = extract_all(tmp_path, max_media_bytes=10_000).values()
+    assert [r["key"] for r in result.records] == ["PMC8/F2"]
+    assert [(d.key, d.reason) for d in result.drops] == [("PMC8/F1", "image_too_large")]
+    assert "larger than 10000 bytes" in result.drops[0].detail

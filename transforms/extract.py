@@ -26,6 +26,7 @@ from transforms.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suf
 
 MAX_XML_BYTES = 256 * 1024 * 1024
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024
+MAX_MEDIA_BYTES = 512 * 1024 * 1024  # one image or PDF beside an XML
 
 ReadBytes = Callable[[str, int], bytes]
 
@@ -36,6 +37,7 @@ class ExtractConfig:
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     max_xml_bytes: int = MAX_XML_BYTES
     max_package_bytes: int = MAX_PACKAGE_BYTES
+    max_media_bytes: int = MAX_MEDIA_BYTES
     pdf_dpi: int = DEFAULT_DPI
     pdf_timeout_s: float = 120.0
     pdf_max_pages: int = DEFAULT_MAX_PAGES
@@ -95,14 +97,14 @@ class Extractor:
         if source.kind == "targz":
             return self._from_package(source)
         if source.kind == "pdf":
-            data = self.read(source.uri, self.config.max_package_bytes)
+            data = self.read(source.uri, self.config.max_media_bytes)
             return pdf_unit(
                 data, source.uri, self.config.pdf_config(), self.config.keep_missing_images
             )
         raise StageError("unsupported_source", f"{source.uri}: no extractor for {source.kind!r}")
 
     def _read_media(self, uri: str) -> bytes:
-        return self.read(uri, self.config.max_package_bytes)
+        return self.read(uri, self.config.max_media_bytes)
 
     def _from_package(self, source: ArticleSource) -> UnitResult:
         files = read_package(self.read(source.uri, self.config.max_package_bytes), source.uri)
@@ -214,7 +216,9 @@ class Extractor:
             image = normalise_image(read_media(path), self.config.max_image_pixels)
         except ImageRejected as exc:
             return Drop(key, exc.reason, uri, f"{path}: {exc.detail}")
-        except (OSError, StageError) as exc:
+        except StageError as exc:  # larger than --max-media-bytes
+            return Drop(key, "image_too_large", uri, f"{path}: {exc}")
+        except OSError as exc:
             return Drop(key, "image_unreadable", uri, f"{path}: {exc}")
         stem = posixpath.splitext(posixpath.basename(path))[0]
         image_uri = f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path
