@@ -24,12 +24,7 @@ from transforms.jats_meta import (
     ArticleMeta,
     article_meta,
 )
-from transforms.jats_text import (
-    element_text,
-    local,
-    needs_walk,
-    plain_text,
-)
+from transforms.jats_text import element_text, local
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -200,10 +195,7 @@ def _caption_of(fig: etree._Element) -> Caption:
     text = None
     if cap is not None:
         kids = [child for child in cap if local(child.tag)]
-        if needs_walk(cap):
-            parts = [element_text(child) for child in kids]
-        else:  # plain text all through: libxml2 serialises it
-            parts = [plain_text(child) for child in kids]
+        parts = [element_text(child) for child in kids]
         if kids and local(kids[0].tag) == "title":
             title = parts[0] or None
         # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text

@@ -161,12 +161,17 @@ def _walk(el: etree._Element, out: list[str]) -> None:
 
 
 # below an element, these need the Python walk; anything else is plain text for libxml2
-_WALK_TAGS = tuple(sorted(SKIP_IN_TEXT | FORMULAS | SPACE_AROUND | {"inline-graphic", "{*}math"}))
+WALK_TAGS = SKIP_IN_TEXT | FORMULAS | SPACE_AROUND | {"inline-graphic"}
 
 
 def needs_walk(el: etree._Element) -> bool:
     """Whether anything below `el` needs the Python walk (math, attached files, breaks)."""
-    return any(node is not el for node in el.iter(*_WALK_TAGS))
+    # a Python loop: el.iter(*tags) builds a tag matcher on every call, which costs more
+    for node in el.iterdescendants():
+        tag = node.tag
+        if type(tag) is str and (tag in WALK_TAGS or tag.endswith("}math")):
+            return True
+    return False
 
 
 def plain_text(el: etree._Element) -> str:
@@ -177,6 +182,8 @@ def element_text(el: etree._Element | None) -> str:
     """Text of an element, with math rendered and attached files left out."""
     if el is None:
         return ""
+    if len(el) == 0:  # no children: the text is all there is
+        return squash(el.text or "")
     if not needs_walk(el):
         return plain_text(el)
     out: list[str] = []
