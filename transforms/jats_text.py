@@ -203,7 +203,8 @@ _BOUNDARY = re.compile(r"[.!?][.!?]*[\"')\]]*\s+(?=[A-Z0-9(\[\"'])")
 def _real_boundary(text: str, match: re.Match) -> bool:
     """A sentence ends here unless the word before the stop is an abbreviation or initial."""
     stop = match.start()
-    cut = max(text.rfind(" ", 0, stop), text.rfind("\n", 0, stop))
+    cut = text.rfind(" ", 0, stop)
+    cut = max(cut, text.rfind("\n", cut + 1, stop))  # bounded: no scan back to the start
     word = text[cut + 1 : stop].lower().lstrip("([{\"'").rstrip(".")
     return not (word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
