@@ -15,7 +15,7 @@ from lxml import etree
 
 from transforms.jats_text import sentences_at
 
-PARAGRAPHS = ("p", "title", "td", "li")
+PARAGRAPHS = frozenset({"p", "title", "td", "li"})
 FLOATS = (
     "fig",
     "fig-group",
@@ -43,7 +43,10 @@ def fig_mentions(
     in_body: dict[etree._Element, bool] = {}
     cited_bodies: dict[etree._Element, None] = {}
     for xref in fig_xrefs:
-        para = next(xref.iterancestors(*PARAGRAPHS), None)
+        # getparent steps: iterancestors(*tags) builds a tag matcher per call, which costs more
+        para = xref.getparent()
+        while para is not None and para.tag not in PARAGRAPHS:
+            para = para.getparent()
         if para is None:
             continue
         if para not in in_body:
