@@ -122,13 +122,21 @@ _AUTHOR_NAMES = etree.XPath(
 )
 
 
+def _child_text(el: etree._Element, name: str) -> str:
+    """`el.findtext(name) or ""` without an ElementPath call per lookup."""
+    for child in el:
+        if child.tag == name:
+            return child.text or ""
+    return ""
+
+
 def _authors(meta_el: etree._Element | None) -> list[str]:
     if meta_el is None:
         return []
     authors = []
     for el in _AUTHOR_NAMES(meta_el):
         if el.tag == "name":
-            full = f"{el.findtext('given-names') or ''} {el.findtext('surname') or ''}"
+            full = f"{_child_text(el, 'given-names')} {_child_text(el, 'surname')}"
         else:
             full = "".join(el.itertext())
         full = squash(full)
