@@ -11,6 +11,8 @@ are read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lxml import etree
 
 from transforms.jats_text import sentences_at
@@ -63,9 +65,21 @@ def fig_mentions(
     mentions: dict[str, list[str]] = {}
     for body in cited_bodies:
         text = etree.tostring(body, method="text", encoding=str, with_tail=False)
-        for chunk in text.split(START)[1:]:
-            _add_sentences(chunk.split(END, 1)[0], marked_rids, mentions)
+        for chunk in _marked_paragraphs(text):
+            _add_sentences(chunk, marked_rids, mentions)
     return mentions
+
+
+def _marked_paragraphs(text: str) -> Iterator[str]:
+    """Each START's text up to its END or the next START (a cited paragraph nested inside)."""
+    # find and slice: splitting would copy the whole body's text
+    start = text.find(START)
+    while start >= 0:
+        following = text.find(START, start + 1)
+        bound = len(text) if following < 0 else following
+        end = text.find(END, start + 1, bound)
+        yield text[start + 1 : bound if end < 0 else end]
+        start = following
 
 
 def _add_sentences(chunk: str, marked_rids: list[str], mentions: dict[str, list[str]]) -> None:
