@@ -21,6 +21,7 @@ from transforms.jats_mentions import MAX_MENTIONS, fig_mentions
 from transforms.jats_meta import (
     NOTICE_TYPES,
     XLINK_HREF,
+    XML_LANG,
     ArticleMeta,
     article_meta,
 )
@@ -143,12 +144,15 @@ def href_stem(href: str) -> str:
     return (root if ext.lower() in IMAGE_EXTENSIONS else name).lower()
 
 
-_NEAREST_LANG = etree.XPath("ancestor-or-self::*[@xml:lang][1]/@xml:lang")
-
-
 def _lang_of(el: etree._Element) -> str | None:
-    found = _NEAREST_LANG(el)
-    return str(found[0]).lower() if found and found[0] else None
+    """The nearest xml:lang, self included (getparent steps cost less than an XPath call)."""
+    node = el
+    while node is not None:
+        lang = node.get(XML_LANG)
+        if lang is not None:
+            return lang.lower() or None
+        node = node.getparent()
+    return None
 
 
 def _graphics(el: etree._Element) -> list[etree._Element]:
@@ -203,12 +207,22 @@ def _caption_of(fig: etree._Element) -> Caption:
     return Caption(_lang_of(fig), label, title, text, fig.get("id"))
 
 
-NOT_FIGURE_ANCESTORS = ("table-wrap", "table", "supplementary-material")
+NOT_FIGURE_ANCESTORS = frozenset({"table-wrap", "table", "supplementary-material"})
 
 
 def _prefers(candidate: Caption, current: Caption) -> bool:
     """English leads; otherwise the first seen stays."""
     return (candidate.lang or "").startswith("en") and not (current.lang or "").startswith("en")
+
+
+def _inside_float(fig: etree._Element) -> bool:
+    # getparent steps: iterancestors(*tags) builds a tag matcher on every call
+    node = fig.getparent()
+    while node is not None:
+        if node.tag in NOT_FIGURE_ANCESTORS:
+            return True
+        node = node.getparent()
+    return False
 
 
 @dataclass
@@ -231,7 +245,7 @@ def article_parts(article: etree._Element) -> ArticleParts:
         elif tag == "body":
             parts.bodies.append(el)
         elif tag == "fig":
-            if next(el.iterancestors(*NOT_FIGURE_ANCESTORS), None) is None:
+            if not _inside_float(el):
                 parts.figs.append(el)
         else:
             parts.groups.append(el)
