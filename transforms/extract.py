@@ -190,7 +190,8 @@ class Extractor:
         read_media: Callable[[str], bytes],
         pdf: PdfFallback,
     ) -> dict | Drop:
-        path = next((p for p in (media.resolve(h) for h in cand.hrefs) if p), None)
+        # no files beside the XML (caption-only runs): nothing to look up
+        path = next(filter(None, map(media.resolve, cand.hrefs)), None) if media.by_name else None
         fields = dict(
             key=key,
             fig_id=cand.fig_id,
