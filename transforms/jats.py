@@ -25,7 +25,7 @@ from transforms.jats_meta import (
     ArticleMeta,
     article_meta,
 )
-from transforms.jats_text import element_text, local
+from transforms.jats_text import element_text, first_child, local
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -193,8 +193,8 @@ def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
 
 
 def _caption_of(fig: etree._Element) -> Caption:
-    label = element_text(fig.find("label")) or None
-    cap = fig.find("caption")
+    label = element_text(first_child(fig, "label")) or None
+    cap = first_child(fig, "caption")
     title = None
     text = None
     if cap is not None:

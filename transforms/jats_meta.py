@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from transforms.jats_text import element_text, squash
+from transforms.jats_text import element_text, first_child, squash
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -123,11 +123,9 @@ _AUTHOR_NAMES = etree.XPath(
 
 
 def _child_text(el: etree._Element, name: str) -> str:
-    """`el.findtext(name) or ""` without an ElementPath call per lookup."""
-    for child in el:
-        if child.tag == name:
-            return child.text or ""
-    return ""
+    """`el.findtext(name) or ""`, without an ElementPath call."""
+    child = first_child(el, name)
+    return "" if child is None else child.text or ""
 
 
 def _authors(meta_el: etree._Element | None) -> list[str]:

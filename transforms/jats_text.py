@@ -36,6 +36,14 @@ def local(tag: object) -> str:
     return tag if tag[0] != "{" else tag.rsplit("}", 1)[-1]
 
 
+def first_child(el: etree._Element, name: str) -> etree._Element | None:
+    """`el.find(name)` for a bare name, without the ElementPath machinery per call."""
+    for child in el:
+        if child.tag == name:
+            return child
+    return None
+
+
 def squash(text: str) -> str:
     return " ".join(text.split())
 
