@@ -187,9 +187,11 @@ def _is_thumbnail(graphic: etree._Element) -> bool:
 
 def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
     """Full-size renditions before thumbnails; empty hrefs skipped."""
-    usable = [g for g in graphics if (g.get(XLINK_HREF) or g.get("href") or "").strip()]
-    usable.sort(key=_is_thumbnail)  # stable: document order within each class
-    return [(g.get(XLINK_HREF) or g.get("href")).strip() for g in usable]
+    hrefs = [((g.get(XLINK_HREF) or g.get("href") or "").strip(), g) for g in graphics]
+    usable = [(href, g) for href, g in hrefs if href]
+    if len(usable) > 1:  # most figures have one graphic: nothing to rank
+        usable.sort(key=lambda pair: _is_thumbnail(pair[1]))  # stable: document order
+    return [href for href, _ in usable]
 
 
 def _caption_of(fig: etree._Element) -> Caption:
