@@ -25,7 +25,7 @@ from transforms.jats_meta import (
     ArticleMeta,
     article_meta,
 )
-from transforms.jats_text import element_text, first_child, local
+from transforms.jats_text import element_text, first_child, local, nearest_ancestor
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -217,16 +217,6 @@ def _prefers(candidate: Caption, current: Caption) -> bool:
     return (candidate.lang or "").startswith("en") and not (current.lang or "").startswith("en")
 
 
-def _inside_float(fig: etree._Element) -> bool:
-    # getparent steps: iterancestors(*tags) builds a tag matcher on every call
-    node = fig.getparent()
-    while node is not None:
-        if node.tag in NOT_FIGURE_ANCESTORS:
-            return True
-        node = node.getparent()
-    return False
-
-
 @dataclass
 class ArticleParts:
     """What the rules need, gathered in one walk of the tree."""
@@ -247,7 +237,7 @@ def article_parts(article: etree._Element) -> ArticleParts:
         elif tag == "body":
             parts.bodies.append(el)
         elif tag == "fig":
-            if not _inside_float(el):
+            if nearest_ancestor(el, NOT_FIGURE_ANCESTORS) is None:
                 parts.figs.append(el)
         else:
             parts.groups.append(el)

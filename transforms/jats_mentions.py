@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from transforms.jats_text import sentences_at
+from transforms.jats_text import nearest_ancestor, sentences_at
 
 PARAGRAPHS = frozenset({"p", "title", "td", "li"})
+BODY = frozenset({"body"})
 FLOATS = (
     "fig",
     "fig-group",
@@ -45,14 +46,11 @@ def fig_mentions(
     in_body: dict[etree._Element, bool] = {}
     cited_bodies: dict[etree._Element, None] = {}
     for xref in fig_xrefs:
-        # getparent steps: iterancestors(*tags) builds a tag matcher per call, which costs more
-        para = xref.getparent()
-        while para is not None and para.tag not in PARAGRAPHS:
-            para = para.getparent()
+        para = nearest_ancestor(xref, PARAGRAPHS)
         if para is None:
             continue
         if para not in in_body:
-            body = next(para.iterancestors("body"), None)
+            body = nearest_ancestor(para, BODY)
             in_body[para] = body is not None
             if body is None:
                 continue  # stripped with a float, or in back matter

@@ -44,6 +44,15 @@ def first_child(el: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
+def nearest_ancestor(el: etree._Element, names: frozenset[str]) -> etree._Element | None:
+    """Closest ancestor with one of these tags (getparent steps: iterancestors(*tags) builds
+    a tag matcher on every call, which costs more)."""
+    node = el.getparent()
+    while node is not None and node.tag not in names:
+        node = node.getparent()
+    return node
+
+
 def squash(text: str) -> str:
     return " ".join(text.split())
 
