@@ -40,10 +40,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from schemas import FIGURE_SCHEMA, new_record  # noqa: E402
 from transforms.extract import ExtractConfig, Extractor  # noqa: E402
 from transforms.jats import parse_articles  # noqa: E402
-from transforms.panel_synth import BOLD_FONTS, synthetic_set  # noqa: E402
+from transforms.panel_synth import BOLD_FONTS, figure_record, synthetic_set  # noqa: E402
 from transforms.panels import Box, SegmentConfig, iou, segment_image, work_image  # noqa: E402
 from transforms.segment import Segmenter, caption_hints  # noqa: E402
 from transforms.sources import group_sources  # noqa: E402
@@ -279,24 +278,10 @@ def speed(items: list[Item]) -> dict:
     for gray in grays:
         segment_gray(gray)
     seg_only = time.process_time() - start
-    records = []
-    for k, (img, _, caption, title) in enumerate(items):
-        buf = io.BytesIO()
-        fmt = "png" if img.mode in ("RGBA", "P", "LA") else "jpeg"
-        img.convert("RGBA" if fmt == "png" else "RGB").save(buf, format=fmt.upper())
-        records.append(
-            new_record(
-                FIGURE_SCHEMA,
-                key=f"bench/F{k}",
-                caption=caption,
-                caption_title=title,
-                image={"bytes": buf.getvalue(), "path": f"f{k}.{fmt}"},
-                image_format=fmt,
-                width=img.width,
-                height=img.height,
-                image_status="ok",
-            )
-        )
+    records = [
+        figure_record(img, f"bench/F{k}", caption, caption_title=title)
+        for k, (img, _, caption, title) in enumerate(items)
+    ]
     unit = Segmenter()
     start = time.process_time()
     panels = sum(len(unit(r).records) for r in records)

@@ -12,6 +12,7 @@ from PIL import Image
 from schemas import FIGURE_SCHEMA, PANEL_SCHEMA, check_record, new_record
 from transforms.ledger import StageError, run_unit
 from transforms.panel_align import align
+from transforms.panel_synth import figure_record as synth_record
 from transforms.panel_synth import synthetic_set
 from transforms.segment import Segmenter, SegmentStageConfig
 from transforms.subcaptions import split_caption
@@ -20,19 +21,13 @@ CAPTION = "Figure 2. Effect of X. (A) Control. (B) Treated. (C) Recovered. (D) D
 
 
 def figure_record(img: Image.Image, caption: str | None = CAPTION, fmt: str = "jpeg") -> dict:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, format=fmt.upper())
-    return new_record(
-        FIGURE_SCHEMA,
-        key="PMC1/F2",
+    return synth_record(
+        img.convert("RGB"),
+        "PMC1/F2",
+        caption,
+        fmt,
         pmcid="PMC1",
-        caption=caption,
-        image={"bytes": buf.getvalue(), "path": f"f2.{fmt}"},
-        image_format=fmt,
-        width=img.width,
-        height=img.height,
         image_sha256="x",
-        image_status="ok",
         source_uri="mem://PMC1.xml",
     )
 

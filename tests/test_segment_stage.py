@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from PIL import Image
 
 from pipeline.stages import STAGES
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.panel_synth import synthetic_set
+from transforms.panel_synth import figure_record, synthetic_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,23 +28,15 @@ def test_segment_is_registered_after_extract() -> None:
 
 def write_figures(folder: Path) -> list[dict]:
     figures = synthetic_set(seed=4, count=6)
-    records = []
-    for index, fig in enumerate(figures):
-        buf = io.BytesIO()
-        fig.image.convert("RGB").save(buf, format="JPEG")
-        records.append(
-            new_record(
-                FIGURE_SCHEMA,
-                key=f"PMC9/F{index}",
-                caption="Views. (A) One. (B) Two. (C) Three." if index % 2 else None,
-                image={"bytes": buf.getvalue(), "path": f"f{index}.jpeg"},
-                image_format="jpeg",
-                width=fig.image.width,
-                height=fig.image.height,
-                image_status="ok",
-                source_uri=f"mem://{index}",
-            )
+    records = [
+        figure_record(
+            fig.image.convert("RGB"),
+            f"PMC9/F{index}",
+            "Views. (A) One. (B) Two. (C) Three." if index % 2 else None,
+            source_uri=f"mem://{index}",
         )
+        for index, fig in enumerate(figures)
+    ]
     records.append(
         new_record(FIGURE_SCHEMA, key="PMC9/F9", caption="Text only.", image_status="missing")
     )

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from schemas import FIGURE_SCHEMA, new_record
+
 Box = tuple[int, int, int, int]
 GAPS = (0, 2, 6, 12, 24, 40)
 LABEL_STYLES = ("A", "a", "(a)", "A.", "")
@@ -215,3 +217,26 @@ def synthetic_set(
     layouts = ("grid", "strip", "irregular", "single", "grid", "strip", "irregular", "grid")
     layouts += ("single", "strip")
     return [make_figure(rng, sources, layouts[i % len(layouts)]) for i in range(count)]
+
+
+def figure_record(
+    img: Image.Image, key: str, caption: str | None, fmt: str | None = None, **fields: object
+) -> dict:
+    """A figure record holding `img` as the extract stage would write it: `fmt`, or by
+    default JPEG, or PNG when it has alpha or a palette. `fields` fill other columns."""
+    has_alpha = img.mode in ("RGBA", "P", "LA")
+    fmt = fmt or ("png" if has_alpha else "jpeg")
+    buf = io.BytesIO()
+    img.convert("RGBA" if fmt == "png" and has_alpha else "RGB").save(buf, format=fmt.upper())
+    name = key.rsplit("/", 1)[-1].lower()
+    return new_record(
+        FIGURE_SCHEMA,
+        key=key,
+        caption=caption,
+        image={"bytes": buf.getvalue(), "path": f"{name}.{fmt}"},
+        image_format=fmt,
+        width=img.width,
+        height=img.height,
+        image_status="ok",
+        **fields,
+    )
