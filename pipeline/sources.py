@@ -10,7 +10,6 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.ledger import StageError
 from transforms.sources import (
     LIST_SUFFIXES,
-    group_sources,
     parent_of,
     parse_file_list,
     sources_in_folder,
@@ -82,6 +81,3 @@ class ReadRecords(beam.PTransform):
 
     def expand(self, pbegin):
         return pbegin | "ReadParquet" >> beam.io.ReadFromParquet(f"{self.folder}/data-*.parquet")
-
-
-__all__ = ["ReadArticleSources", "ReadRecords", "group_sources", "list_input_files", "read_bytes"]
