@@ -25,6 +25,7 @@ from transforms.jats_meta import (
     ArticleMeta,
     article_meta,
 )
+from transforms.jats_prune import prune_unread
 from transforms.jats_text import element_text, first_child, local, nearest_ancestor
 from transforms.ledger import StageError
 
@@ -63,8 +64,11 @@ class ParsedArticle:
     notice: str | None = None  # article type of a retraction/correction notice
 
 
-def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
-    """Parse with entity resolution and network off; entity declarations are refused."""
+def parse_xml(data: bytes, uri: str = "", prune: bool = False) -> etree._ElementTree:
+    """Parse with entity resolution and network off; entity declarations are refused.
+
+    `prune` cuts reference lists and tables out first (see jats_prune), and parses the whole
+    file when the cut one does not parse."""
     if not data.strip():
         raise StageError("xml_empty", f"empty file: {uri}")
     if _declares_entities(data):
@@ -82,10 +86,13 @@ def parse_xml(data: bytes, uri: str = "") -> etree._ElementTree:
         remove_pis=True,
         remove_comments=True,
     )
+    pruned = prune_unread(data) if prune else data
     try:
-        tree = etree.ElementTree(etree.fromstring(data, parser))
+        tree = etree.ElementTree(etree.fromstring(pruned, parser))
     except etree.XMLSyntaxError as exc:
-        raise StageError("xml_malformed", f"{uri}: {exc}") from None
+        if pruned is data:
+            raise StageError("xml_malformed", f"{uri}: {exc}") from None
+        return parse_xml(data, uri)
     root = tree.getroot()
     if isinstance(root.tag, str) and root.tag.startswith("{") and not root.tag.startswith(MATHML):
         _strip_namespaces(root)
@@ -321,8 +328,8 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     return ParsedArticle(meta, figures, without_graphic)
 
 
-def parse_articles(data: bytes, uri: str = "") -> list[ParsedArticle]:
-    tree = parse_xml(data, uri)
+def parse_articles(data: bytes, uri: str = "", prune: bool = True) -> list[ParsedArticle]:
+    tree = parse_xml(data, uri, prune)
     articles = find_articles(tree)
     return [parse_article(a) for a in articles]
 
