@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from transforms.jats_text import nearest_ancestor, sentences_at
+from transforms.jats_text import nearest_ancestor
+from transforms.sentences import sentences_at
 
 PARAGRAPHS = frozenset({"p", "title", "td", "li"})
 BODY = frozenset({"body"})

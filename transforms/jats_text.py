@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import html.entities
 import re
 
@@ -206,49 +205,3 @@ def element_text(el: etree._Element | None) -> str:
     out: list[str] = []
     _walk(el, out)
     return squash("".join(out))
-
-
-ABBREVIATIONS = frozenset(
-    "fig figs eq eqs ref refs al e.g i.e vs approx no nos ca cf etc resp sp spp suppl "
-    "dr mr ms st vol pp ed eds ext inc ltd co jr sr mol wt min max avg".split()
-)
-# "[.!?][.!?]*" rather than "[.!?]+": the same matches, but re then scans for the first
-# character in C, twice as fast
-_BOUNDARY = re.compile(r"[.!?][.!?]*[\"')\]]*\s+(?=[A-Z0-9(\[\"'])")
-
-
-def _real_boundary(text: str, match: re.Match) -> bool:
-    """A sentence ends here unless the word before the stop is an abbreviation or initial."""
-    stop = match.start()
-    cut = text.rfind(" ", 0, stop)
-    cut = max(cut, text.rfind("\n", cut + 1, stop))  # bounded: no scan back to the start
-    word = text[cut + 1 : stop].lower().lstrip("([{\"'").rstrip(".")
-    return not (word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence (start, end) offsets; abbreviations like 'Fig.' and 'et al.' do not end one."""
-    ends = [m.end() for m in _BOUNDARY.finditer(text) if _real_boundary(text, m)]
-    starts = [0, *ends]
-    if not ends or ends[-1] < len(text):
-        ends.append(len(text))
-    return list(zip(starts, ends, strict=False))
-
-
-def sentences_at(text: str, offsets: list[int]) -> list[str]:
-    """The sentence around each offset, checking only the boundaries next to it."""
-    matches = list(_BOUNDARY.finditer(text))
-    stops = [m.end() for m in matches]
-    found = []
-    for offset in offsets:
-        i = bisect.bisect_right(stops, offset)
-        j = i - 1
-        while j >= 0 and not _real_boundary(text, matches[j]):
-            j -= 1
-        k = i
-        while k < len(matches) and not _real_boundary(text, matches[k]):
-            k += 1
-        start = stops[j] if j >= 0 else 0
-        end = stops[k] if k < len(matches) else len(text)
-        found.append(squash(text[start:end]))
-    return found
