@@ -231,18 +231,15 @@ class ArticleParts:
     figs: list[etree._Element] = field(default_factory=list)
     groups: list[etree._Element] = field(default_factory=list)
     fig_xrefs: list[etree._Element] = field(default_factory=list)
-    bodies: list[etree._Element] = field(default_factory=list)
 
 
 def article_parts(article: etree._Element) -> ArticleParts:
     parts = ArticleParts()
-    for el in article.iter("fig", "fig-group", "xref", "body"):
+    for el in article.iter("fig", "fig-group", "xref"):
         tag = el.tag
         if tag == "xref":
             if el.get("ref-type") == "fig":
                 parts.fig_xrefs.append(el)
-        elif tag == "body":
-            parts.bodies.append(el)
         elif tag == "fig":
             if nearest_ancestor(el, NOT_FIGURE_ANCESTORS) is None:
                 parts.figs.append(el)
@@ -312,7 +309,7 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     parts = article_parts(article)
     figures, without_graphic = figure_candidates(parts.figs)
     if figures:
-        mentions = fig_mentions(parts.bodies, parts.fig_xrefs)
+        mentions = fig_mentions(parts.fig_xrefs)
         group_ids = {group.get("id"): group for group in parts.groups if group.get("id")}
         for cand in figures:
             ids = list(dict.fromkeys(cand.member_ids))

@@ -1,25 +1,27 @@
 """`mentions`: the sentences of an article's running text that cite each figure.
 
-One text serialisation per `<body>` (libxml2 does it in C) instead of one per paragraph:
-the paragraphs that cite a figure are bracketed with private-use marks, each figure xref
-gets a mark that carries its index, and the Python side only splits strings. Floats
-(figures, tables, videos, attached files, footnotes) are stripped from the bodies first,
-so a caption's own text or a table never becomes part of a sentence, and an xref inside
-another figure's caption is not a mention. Mutates the tree: call it after the captions
-are read.
+Each paragraph that cites a figure is serialised once, by libxml2 in C, and the Python side
+only splits strings: the paragraph's text starts with a private-use mark, a nested one's
+tail with another (so its span can be cut out of the outer paragraph's text: each
+paragraph's sentences are its own), and each figure xref's text starts with a mark and two
+characters that carry its index.
+All marks are in the Basic Multilingual Plane, so the text stays two bytes a character.
+
+Running text is a `<body>` outside floats: an xref or paragraph inside a figure, table,
+video, attached file or footnote is not a mention, and floats inside a cited paragraph are
+stripped before it is serialised, so a caption's text never becomes part of a sentence.
+Mutates the tree: call it after the captions are read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
 
 from lxml import etree
 
-from transforms.jats_text import nearest_ancestor
 from transforms.sentences import sentences_at
 
 PARAGRAPHS = frozenset({"p", "title", "td", "li"})
-BODY = frozenset({"body"})
 FLOATS = (
     "fig",
     "fig-group",
@@ -30,55 +32,97 @@ FLOATS = (
     "chem-struct-wrap",
     "fn",
 )
+FLOAT_TAGS = frozenset(FLOATS)
 MAX_MENTIONS = 20
 MAX_MENTION_CHARS = 1000
 # private-use characters, never in real text
-START, END, MARK = "\ue001", "\ue002", "\ue000"
-INDEX_BASE = 0xF0000  # plane 15: one code point per xref index
+MARK, START, END = "\ue000", "\ue001", "\ue002"
+_NESTING = re.compile(f"[{START}{END}]")
+INDEX_BASE, INDEX_RADIX = 0xE100, 0x1700  # two digits: up to 34M xrefs an article
 
 
-def fig_mentions(
-    bodies: list[etree._Element], fig_xrefs: list[etree._Element]
-) -> dict[str, list[str]]:
+def fig_mentions(fig_xrefs: list[etree._Element]) -> dict[str, list[str]]:
     """fig id (an xref's rid) -> the citing sentences, in document order, deduplicated."""
-    for body in bodies:
-        etree.strip_elements(body, *FLOATS, with_tail=False)
+    in_running_text: dict[etree._Element, bool] = {}
+    cited: list[etree._Element] = []
     marked_rids: list[str] = []
-    in_body: dict[etree._Element, bool] = {}
-    cited_bodies: dict[etree._Element, None] = {}
+    nested = False
     for xref in fig_xrefs:
-        para = nearest_ancestor(xref, PARAGRAPHS)
+        para = _paragraph_of(xref)
         if para is None:
             continue
-        if para not in in_body:
-            body = nearest_ancestor(para, BODY)
-            in_body[para] = body is not None
-            if body is None:
-                continue  # stripped with a float, or in back matter
-            cited_bodies[body] = None
-            para.text = START + (para.text or "")
-            para.tail = END + (para.tail or "")
-        if in_body[para]:
-            xref.text = MARK + chr(INDEX_BASE + len(marked_rids)) + (xref.text or "")
+        verdict = in_running_text.get(para)
+        if verdict is None:
+            verdict, inside_paragraph = _running_text(para)
+            in_running_text[para] = verdict
+            if verdict:
+                cited.append(para)
+                para.text = START + (para.text or "")
+                if inside_paragraph:
+                    nested = True
+                    para.tail = END + (para.tail or "")
+        if verdict:
+            high, low = divmod(len(marked_rids), INDEX_RADIX)
+            xref.text = MARK + chr(INDEX_BASE + high) + chr(INDEX_BASE + low) + (xref.text or "")
             marked_rids.append(xref.get("rid") or "")
+    if nested:  # a nested paragraph can be cited first: take paragraphs in document order
+        cited = _in_document_order(cited)
     mentions: dict[str, list[str]] = {}
-    for body in cited_bodies:
-        text = etree.tostring(body, method="text", encoding=str, with_tail=False)
-        for chunk in _marked_paragraphs(text):
-            _add_sentences(chunk, marked_rids, mentions)
+    for para in cited:
+        etree.strip_elements(para, *FLOATS, with_tail=False)
+        text = etree.tostring(para, method="text", encoding=str, with_tail=False)
+        _add_sentences(_own_text(text) if nested else text[1:], marked_rids, mentions)
     return mentions
 
 
-def _marked_paragraphs(text: str) -> Iterator[str]:
-    """Each START's text up to its END or the next START (a cited paragraph nested inside)."""
-    # find and slice: splitting would copy the whole body's text
-    start = text.find(START)
-    while start >= 0:
-        following = text.find(START, start + 1)
-        bound = len(text) if following < 0 else following
-        end = text.find(END, start + 1, bound)
-        yield text[start + 1 : bound if end < 0 else end]
-        start = following
+def _own_text(text: str) -> str:
+    """A cited paragraph's text without the cited paragraphs nested in it."""
+    kept = []
+    depth, pos = 0, 1
+    for mark in _NESTING.finditer(text, 1):
+        if mark.group() == START:
+            if depth == 0:
+                kept.append(text[pos : mark.start()])
+            depth += 1
+        elif depth:
+            depth -= 1
+            pos = mark.end()
+    kept.append(text[pos:] if depth == 0 else "")
+    return "".join(kept)
+
+
+def _paragraph_of(xref: etree._Element) -> etree._Element | None:
+    """The xref's nearest paragraph, or None when a float or nothing comes first."""
+    node = xref.getparent()
+    while node is not None:
+        tag = node.tag
+        if tag in PARAGRAPHS:
+            return node
+        if tag in FLOAT_TAGS:
+            return None
+        node = node.getparent()
+    return None
+
+
+def _running_text(para: etree._Element) -> tuple[bool, bool]:
+    """(whether the paragraph is in a body outside floats, whether it is in a paragraph)."""
+    inside_paragraph = False
+    node = para.getparent()
+    while node is not None:
+        tag = node.tag
+        if tag == "body":
+            return True, inside_paragraph
+        if tag in FLOAT_TAGS:
+            return False, inside_paragraph
+        inside_paragraph = inside_paragraph or tag in PARAGRAPHS
+        node = node.getparent()
+    return False, inside_paragraph
+
+
+def _in_document_order(paras: list[etree._Element]) -> list[etree._Element]:
+    wanted = set(paras)
+    root = paras[0].getroottree().getroot()
+    return [el for el in root.iter(*PARAGRAPHS) if el in wanted]
 
 
 def _add_sentences(chunk: str, marked_rids: list[str], mentions: dict[str, list[str]]) -> None:
@@ -88,10 +132,11 @@ def _add_sentences(chunk: str, marked_rids: list[str], mentions: dict[str, list[
     rids: list[str] = []
     position = len(pieces[0])
     for piece in pieces[1:]:
-        rids.append(marked_rids[ord(piece[0]) - INDEX_BASE])
+        index = (ord(piece[0]) - INDEX_BASE) * INDEX_RADIX + ord(piece[1]) - INDEX_BASE
+        rids.append(marked_rids[index])
         offsets.append(position)
-        clean.append(piece[1:])
-        position += len(piece) - 1
+        clean.append(piece[2:])
+        position += len(piece) - 2
     for rid_list, sentence in zip(rids, sentences_at("".join(clean), offsets), strict=True):
         sentence = sentence[:MAX_MENTION_CHARS]
         for rid in rid_list.split():
