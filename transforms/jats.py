@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from transforms.jats_mentions import MAX_MENTIONS, fig_mentions
+from transforms.jats_mentions import FLOATS, MAX_MENTIONS, fig_mentions
 from transforms.jats_meta import (
     NOTICE_TYPES,
     XLINK_HREF,
@@ -231,19 +231,22 @@ class ArticleParts:
     figs: list[etree._Element] = field(default_factory=list)
     groups: list[etree._Element] = field(default_factory=list)
     fig_xrefs: list[etree._Element] = field(default_factory=list)
+    floats: list[etree._Element] = field(default_factory=list)  # every float, figures too
 
 
 def article_parts(article: etree._Element) -> ArticleParts:
     parts = ArticleParts()
-    for el in article.iter("fig", "fig-group", "xref"):
+    for el in article.iter("xref", *FLOATS):
         tag = el.tag
         if tag == "xref":
             if el.get("ref-type") == "fig":
                 parts.fig_xrefs.append(el)
-        elif tag == "fig":
+            continue
+        parts.floats.append(el)
+        if tag == "fig":
             if nearest_ancestor(el, NOT_FIGURE_ANCESTORS) is None:
                 parts.figs.append(el)
-        else:
+        elif tag == "fig-group":
             parts.groups.append(el)
     return parts
 
@@ -309,7 +312,7 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     parts = article_parts(article)
     figures, without_graphic = figure_candidates(parts.figs)
     if figures:
-        mentions = fig_mentions(parts.fig_xrefs)
+        mentions = fig_mentions(parts.fig_xrefs, parts.floats)
         group_ids = {group.get("id"): group for group in parts.groups if group.get("id")}
         for cand in figures:
             ids = list(dict.fromkeys(cand.member_ids))

@@ -41,8 +41,13 @@ _NESTING = re.compile(f"[{START}{END}]")
 INDEX_BASE, INDEX_RADIX = 0xE100, 0x1700  # two digits: up to 34M xrefs an article
 
 
-def fig_mentions(fig_xrefs: list[etree._Element]) -> dict[str, list[str]]:
-    """fig id (an xref's rid) -> the citing sentences, in document order, deduplicated."""
+def fig_mentions(
+    fig_xrefs: list[etree._Element], floats: list[etree._Element]
+) -> dict[str, list[str]]:
+    """fig id (an xref's rid) -> the citing sentences, in document order, deduplicated.
+
+    `floats` are the article's float elements, so that only the cited paragraphs that hold
+    one are stripped (strip_elements builds its tag matcher on every call)."""
     in_running_text: dict[etree._Element, bool] = {}
     cited: list[etree._Element] = []
     marked_rids: list[str] = []
@@ -67,9 +72,10 @@ def fig_mentions(fig_xrefs: list[etree._Element]) -> dict[str, list[str]]:
             marked_rids.append(xref.get("rid") or "")
     if nested:  # a nested paragraph can be cited first: take paragraphs in document order
         cited = _in_document_order(cited)
+    for para in _holding_floats(floats, set(cited)):
+        etree.strip_elements(para, *FLOATS, with_tail=False)
     mentions: dict[str, list[str]] = {}
     for para in cited:
-        etree.strip_elements(para, *FLOATS, with_tail=False)
         text = etree.tostring(para, method="text", encoding=str, with_tail=False)
         _add_sentences(_own_text(text) if nested else text[1:], marked_rids, mentions)
     return mentions
@@ -117,6 +123,20 @@ def _running_text(para: etree._Element) -> tuple[bool, bool]:
         inside_paragraph = inside_paragraph or tag in PARAGRAPHS
         node = node.getparent()
     return False, inside_paragraph
+
+
+def _holding_floats(
+    floats: list[etree._Element], cited: set[etree._Element]
+) -> dict[etree._Element, None]:
+    """The cited paragraphs with a float somewhere inside."""
+    holding: dict[etree._Element, None] = {}
+    for el in floats:
+        node = el.getparent()
+        while node is not None and node.tag != "body":
+            if node in cited:
+                holding[node] = None
+            node = node.getparent()
+    return holding
 
 
 def _in_document_order(paras: list[etree._Element]) -> list[etree._Element]:
