@@ -26,7 +26,7 @@ from transforms.jats_meta import (
     article_meta,
 )
 from transforms.jats_prune import prune_unread
-from transforms.jats_text import element_text, first_child, local, nearest_ancestor
+from transforms.jats_text import element_text, local, nearest_ancestor
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -151,26 +151,40 @@ def href_stem(href: str) -> str:
     return (root if ext.lower() in IMAGE_EXTENSIONS else name).lower()
 
 
-def _lang_of(el: etree._Element) -> str | None:
-    """The nearest xml:lang, self included (getparent steps cost less than an XPath call)."""
-    node = el
-    while node is not None:
-        lang = node.get(XML_LANG)
-        if lang is not None:
-            return lang.lower() or None
-        node = node.getparent()
-    return None
+def _lang_of(el: etree._Element, known: dict[etree._Element, str | None]) -> str | None:
+    """The nearest xml:lang, self included; `known` keeps each ancestor's, as figures share them."""
+    lang = el.get(XML_LANG)
+    if lang is not None:
+        return lang.lower() or None
+    parent = el.getparent()
+    if parent is None:
+        return None
+    if parent not in known:
+        known[parent] = _lang_of(parent, known)
+    return known[parent]
 
 
-def _graphics(el: etree._Element) -> list[etree._Element]:
-    """Block graphics directly in a fig or fig-group, or in its `<alternatives>`."""
-    found = []
+@dataclass
+class FigChildren:
+    label: etree._Element | None = None
+    caption: etree._Element | None = None
+    # block graphics directly in the fig or fig-group, or in its `<alternatives>`
+    graphics: list[etree._Element] = field(default_factory=list)
+
+
+def fig_children(el: etree._Element) -> FigChildren:
+    """A fig's or fig-group's label, caption and graphics, in one pass over its children."""
+    found = FigChildren()
     for child in el:
         name = local(child.tag)
         if name == "graphic":
-            found.append(child)
+            found.graphics.append(child)
         elif name == "alternatives":
-            found.extend(c for c in child if local(c.tag) == "graphic")
+            found.graphics.extend(c for c in child if local(c.tag) == "graphic")
+        elif name == "caption":
+            found.caption = found.caption if found.caption is not None else child
+        elif name == "label":
+            found.label = found.label if found.label is not None else child
     return found
 
 
@@ -201,9 +215,9 @@ def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
     return [href for href, _ in usable]
 
 
-def _caption_of(fig: etree._Element) -> Caption:
-    label = element_text(first_child(fig, "label")) or None
-    cap = first_child(fig, "caption")
+def _caption_of(fig: etree._Element, children: FigChildren, lang: str | None) -> Caption:
+    label = element_text(children.label) or None
+    cap = children.caption
     title = None
     text = None
     if cap is not None:
@@ -213,7 +227,7 @@ def _caption_of(fig: etree._Element) -> Caption:
             title = parts[0] or None
         # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text
         text = " ".join(p for p in parts if p and not _DOI_LINE.match(p)) or None
-    return Caption(_lang_of(fig), label, title, text, fig.get("id"))
+    return Caption(lang, label, title, text, fig.get("id"))
 
 
 NOT_FIGURE_ANCESTORS = frozenset({"table-wrap", "table", "supplementary-material"})
@@ -256,15 +270,17 @@ def figure_candidates(figs: list[etree._Element]) -> tuple[list[FigureCandidate]
     ordered: list[FigureCandidate] = []
     orphans: list[tuple[etree._Element, Caption, str]] = []
     owner_of: dict[int, FigureCandidate] = {}
+    langs: dict[etree._Element, str | None] = {}
     for position, fig in enumerate(figs, start=1):
         parent = fig.getparent()
         in_group = parent is not None and local(parent.tag) == "fig-group"
-        hrefs = ordered_hrefs(_graphics(fig))
+        children = fig_children(fig)
+        hrefs = ordered_hrefs(children.graphics)
         if not hrefs and in_group:
-            hrefs = ordered_hrefs(_graphics(parent))
+            hrefs = ordered_hrefs(fig_children(parent).graphics)
         fig_id = fig.get("id") or (parent.get("id") if in_group and parent.get("id") else None)
         fig_id = fig_id or f"fig{position}"
-        caption = _caption_of(fig)
+        caption = _caption_of(fig, children, _lang_of(fig, langs))
         if not hrefs:
             orphans.append((fig, caption, fig_id))
             continue
