@@ -47,24 +47,31 @@ def ends_sentence(text: str, stop: int) -> bool:
 def sentences_at(text: str, offsets: list[int]) -> list[str]:
     """The sentence around each offset, deciding only the stops next to one."""
     spans = stop_spans(text)
+    count = len(spans)
     ends = [end for _, end in spans]
-    decided: dict[int, bool] = {}  # stop index -> ends a sentence; offsets share stops
-
-    def real(index: int) -> bool:
-        known = decided.get(index)
-        if known is None:
-            known = decided[index] = ends_sentence(text, spans[index][0])
-        return known
-
+    decided: list[bool | None] = [None] * count  # offsets share stops and sentences
+    sentences: dict[tuple[int, int], str] = {}
     found = []
     for offset in offsets:
         after = bisect.bisect_right(ends, offset)
         before = after - 1
-        while before >= 0 and not real(before):
+        while before >= 0:
+            real = decided[before]
+            if real is None:
+                real = decided[before] = ends_sentence(text, spans[before][0])
+            if real:
+                break
             before -= 1
-        while after < len(spans) and not real(after):
+        while after < count:
+            real = decided[after]
+            if real is None:
+                real = decided[after] = ends_sentence(text, spans[after][0])
+            if real:
+                break
             after += 1
-        start = ends[before] if before >= 0 else 0
-        end = ends[after] if after < len(spans) else len(text)
-        found.append(squash(text[start:end]))
+        span = (ends[before] if before >= 0 else 0, ends[after] if after < count else len(text))
+        sentence = sentences.get(span)
+        if sentence is None:
+            sentence = sentences[span] = squash(text[span[0] : span[1]])
+        found.append(sentence)
     return found
