@@ -53,7 +53,9 @@ def fig_mentions(
     marked_rids: list[str] = []
     nested = False
     for xref in fig_xrefs:
-        para = _paragraph_of(xref)
+        para = xref.getparent()
+        if para is not None and para.tag not in PARAGRAPHS:  # most xrefs sit in one
+            para = _paragraph_of(para)
         if para is None:
             continue
         verdict = in_running_text.get(para)
@@ -97,9 +99,8 @@ def _own_text(text: str) -> str:
     return "".join(kept)
 
 
-def _paragraph_of(xref: etree._Element) -> etree._Element | None:
-    """The xref's nearest paragraph, or None when a float or nothing comes first."""
-    node = xref.getparent()
+def _paragraph_of(node: etree._Element | None) -> etree._Element | None:
+    """The nearest paragraph from `node` up, or None when a float or nothing comes first."""
     while node is not None:
         tag = node.tag
         if tag in PARAGRAPHS:

@@ -52,6 +52,15 @@ def descendants(el: etree._Element, name: str) -> list[etree._Element]:
     return list(el.iter(name, "{*}" + name))
 
 
+def _children_by_tag(el: etree._Element | None) -> dict[str, list[etree._Element]]:
+    found: dict[str, list[etree._Element]] = {}
+    for child in () if el is None else el:
+        tag = child.tag
+        if type(tag) is str:
+            found.setdefault(tag, []).append(child)
+    return found
+
+
 def plain_text(el: etree._Element | None) -> str:
     """Text of a small element without math (names, ids, years)."""
     return "" if el is None else squash("".join(el.itertext()))
@@ -79,8 +88,7 @@ def normalise_license(url: str | None, text: str | None) -> str | None:
     return None
 
 
-def _license(meta_el: etree._Element | None) -> tuple[str | None, str | None]:
-    perms = first(meta_el, "permissions")
+def _license(perms: etree._Element | None) -> tuple[str | None, str | None]:
     if perms is None:
         return None, None
     for lic in descendants(perms, "license"):
@@ -98,10 +106,7 @@ def _license(meta_el: etree._Element | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _year(meta_el: etree._Element | None) -> int | None:
-    if meta_el is None:
-        return None
-    dates = children(meta_el, "pub-date")
+def _year(dates: list[etree._Element]) -> int | None:
     order = ("epub", "ppub", "pub", "collection", "epub-ppub", "")
 
     def rank(d: etree._Element) -> int:
@@ -158,14 +163,19 @@ def citation(meta: ArticleMeta) -> str | None:
 
 def article_meta(article: etree._Element) -> ArticleMeta:
     """Metadata of an `<article>` (or `<sub-article>`, from its front-stub)."""
-    front = first(article, "front")
-    meta_el = first(front, "article-meta") if front is not None else first(article, "front-stub")
-    journal_el = first(front, "journal-meta") if front is not None else None
+    front = first_child(article, "front")
+    if front is not None:
+        meta_el = first_child(front, "article-meta")
+        journal_el = first_child(front, "journal-meta")
+    else:
+        meta_el, journal_el = first_child(article, "front-stub"), None
     meta = ArticleMeta(article_type=article.get("article-type"))
     lang = article.get(XML_LANG)
     meta.language = lang.lower() if lang else None
+    # one pass over article-meta's children, which can be many, instead of a search a field
+    kids = _children_by_tag(meta_el)
     if meta_el is not None:
-        for aid in children(meta_el, "article-id"):
+        for aid in kids.get("article-id", ()):
             kind = (aid.get("pub-id-type") or "").lower()
             value = squash("".join(aid.itertext()))
             if kind in ("pmc", "pmcid") and value and not meta.pmcid:
@@ -174,7 +184,8 @@ def article_meta(article: etree._Element) -> ArticleMeta:
                 meta.pmid = value
             elif kind == "doi" and value:
                 meta.doi = value
-        meta.title = element_text(first(meta_el, "title-group", "article-title")) or None
+        groups = kids.get("title-group")
+        meta.title = element_text(groups and first_child(groups[0], "article-title")) or None
     if journal_el is not None:
         title = first(journal_el, "journal-title-group", "journal-title")
         title = title if title is not None else first(journal_el, "journal-title")
@@ -182,8 +193,8 @@ def article_meta(article: etree._Element) -> ArticleMeta:
         if not meta.journal:
             ids = children(journal_el, "journal-id")
             meta.journal = squash("".join(ids[0].itertext())) if ids else None
-    meta.year = _year(meta_el)
-    meta.license, meta.license_url = _license(meta_el)
+    meta.year = _year(kids.get("pub-date", []))
+    meta.license, meta.license_url = _license(kids.get("permissions", [None])[0])
     meta.authors = _authors(meta_el)
     meta.citation = citation(meta)
     return meta
