@@ -208,6 +208,9 @@ def _is_thumbnail(graphic: etree._Element) -> bool:
 
 def ordered_hrefs(graphics: list[etree._Element]) -> list[str]:
     """Full-size renditions before thumbnails; empty hrefs skipped."""
+    if len(graphics) == 1:  # most figures: nothing to rank
+        href = (graphics[0].get(XLINK_HREF) or graphics[0].get("href") or "").strip()
+        return [href] if href else []
     hrefs = [((g.get(XLINK_HREF) or g.get("href") or "").strip(), g) for g in graphics]
     usable = [(href, g) for href, g in hrefs if href]
     if len(usable) > 1:  # most figures have one graphic: nothing to rank
@@ -221,7 +224,7 @@ def _caption_of(fig: etree._Element, children: FigChildren, lang: str | None) ->
     title = None
     text = None
     if cap is not None:
-        kids = [child for child in cap if local(child.tag)]
+        kids = [child for child in cap if type(child.tag) is str]
         parts = [element_text(child) for child in kids]
         if kids and local(kids[0].tag) == "title":
             title = parts[0] or None
@@ -329,12 +332,16 @@ def parse_article(article: etree._Element) -> ParsedArticle:
     figures, without_graphic = figure_candidates(parts.figs)
     if figures:
         mentions = fig_mentions(parts.fig_xrefs, parts.floats)
-        group_ids = {group.get("id"): group for group in parts.groups if group.get("id")}
+        # a fig-group's id stands for its figures: the ids of the figures in each group
+        group_members: dict[str, set[str]] = {}
+        for group in parts.groups:
+            if group.get("id"):
+                member_ids = {f.get("id") for f in group}
+                group_members[group.get("id")] = member_ids - {None, ""}
         for cand in figures:
             ids = list(dict.fromkeys(cand.member_ids))
-            for gid, group in group_ids.items():
-                if any(f.get("id") in ids for f in group if f.get("id")):
-                    ids.append(gid)
+            own = set(ids)
+            ids += [gid for gid, members in group_members.items() if members & own]
             seen: list[str] = []
             for fid in ids:
                 for sentence in mentions.get(fid, []):

@@ -127,10 +127,16 @@ _AUTHOR_NAMES = etree.XPath(
 )
 
 
-def _child_text(el: etree._Element, name: str) -> str:
-    """`el.findtext(name) or ""`, without an ElementPath call."""
-    child = first_child(el, name)
-    return "" if child is None else child.text or ""
+def _given_and_surname(name: etree._Element) -> str:
+    """'given surname' from a `<name>`, in one pass over its children."""
+    given = surname = None
+    for child in name:
+        tag = child.tag
+        if tag == "given-names" and given is None:
+            given = child.text or ""
+        elif tag == "surname" and surname is None:
+            surname = child.text or ""
+    return f"{given or ''} {surname or ''}"
 
 
 def _authors(meta_el: etree._Element | None) -> list[str]:
@@ -139,7 +145,7 @@ def _authors(meta_el: etree._Element | None) -> list[str]:
     authors = []
     for el in _AUTHOR_NAMES(meta_el):
         if el.tag == "name":
-            full = f"{_child_text(el, 'given-names')} {_child_text(el, 'surname')}"
+            full = _given_and_surname(el)
         else:
             full = "".join(el.itertext())
         full = squash(full)
