@@ -23,3 +23,12 @@ def test_no_stop_after_lower_case_and_whitespace_is_squashed() -> None:
     text = "p < 0.05. in the\n  cells, e.g. HeLa. End"
     assert sentences_at(text, [text.index("cells")]) == ["p < 0.05. in the cells, e.g. HeLa."]
     assert sentences_at(text, [len(text) - 1]) == ["End"]
+
+
+def test_squash_agrees_with_split_and_join_on_every_kind_of_space() -> None:
+    from transforms.jats_text import squash
+
+    cases = ["a b", " a  b ", "a\nb", "a\u2009mm", "a\xa0b", "x\t\ty", "", "   ", "α β"]
+    cases += ["a \u3000b", "end \u2028"]
+    for text in cases:
+        assert squash(text) == " ".join(text.split()), repr(text)

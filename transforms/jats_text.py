@@ -53,6 +53,11 @@ def nearest_ancestor(el: etree._Element, names: frozenset[str]) -> etree._Elemen
 
 
 def squash(text: str) -> str:
+    """White space runs to one space, ends stripped."""
+    # most text has no white space but single spaces; isprintable() says so in one C pass
+    # (every other white space character is a separator or control), split() costs twice that
+    if text.isprintable() and "  " not in text:
+        return text.strip(" ")
     return " ".join(text.split())
 
 
