@@ -69,7 +69,7 @@ def parse_xml(data: bytes, uri: str = "", prune: bool = False) -> etree._Element
 
     `prune` cuts reference lists and tables out first (see jats_prune), and parses the whole
     file when the cut one does not parse."""
-    if not data.strip():
+    if not data or data.isspace():  # strip() would copy the whole file
         raise StageError("xml_empty", f"empty file: {uri}")
     if _declares_entities(data):
         raise StageError(
