@@ -164,7 +164,11 @@ class Extractor:
         read_media: Callable[[str], bytes],
         result: UnitResult,
     ) -> None:
-        meta = _meta_fields(parsed.meta)
+        # every figure of the article starts from this record: copying it costs less than
+        # building each from keywords
+        base = new_record(
+            FIGURE_SCHEMA, source_kind="jats", source_uri=uri, **_meta_fields(parsed.meta)
+        )
         pdf = PdfFallback(media, uri, read_media, self.config.pdf_config())
         seen: set[str] = set()
         for fig_id in parsed.without_graphic:
@@ -174,7 +178,7 @@ class Extractor:
             while key in seen:
                 key += "-dup"
             seen.add(key)
-            record = self._figure_record(cand, key, meta, uri, media, read_media, pdf)
+            record = self._figure_record(cand, key, base, uri, media, read_media, pdf)
             if isinstance(record, Drop):
                 result.drops.append(record)
             else:
@@ -184,7 +188,7 @@ class Extractor:
         self,
         cand: FigureCandidate,
         key: str,
-        meta: dict,
+        base: dict,
         uri: str,
         media: MediaIndex,
         read_media: Callable[[str], bytes],
@@ -192,7 +196,8 @@ class Extractor:
     ) -> dict | Drop:
         # no files beside the XML (caption-only runs): nothing to look up
         path = next(filter(None, map(media.resolve, cand.hrefs)), None) if media.by_name else None
-        fields = dict(
+        fields = base.copy()
+        fields.update(
             key=key,
             fig_id=cand.fig_id,
             label=cand.caption.label,
@@ -202,17 +207,17 @@ class Extractor:
                 {"lang": c.lang, "text": c.text} for c in cand.captions_other if c.text
             ],
             mentions=cand.mentions,
-            source_kind="jats",
-            source_uri=uri,
-            **meta,
         )
+        if len(fields) != len(base):
+            raise KeyError(f"fields not in the schema: {sorted(set(fields) - set(base))}")
         if path is None:
             filled = pdf.fill(fields, cand.caption.label)
             if isinstance(filled, dict):
                 return new_record(FIGURE_SCHEMA, **filled)
             if not self.config.keep_missing_images:
                 return Drop(key, "image_missing", uri, f"{cand.hrefs[0]}; {filled}")
-            return new_record(FIGURE_SCHEMA, image_status="missing", **fields)
+            fields["image_status"] = "missing"
+            return fields
         try:
             image = normalise_image(read_media(path), self.config.max_image_pixels)
         except ImageRejected as exc:
@@ -223,4 +228,4 @@ class Extractor:
             return Drop(key, "image_unreadable", uri, f"{path}: {exc}")
         stem = posixpath.splitext(posixpath.basename(path))[0]
         image_uri = f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path
-        return new_record(FIGURE_SCHEMA, **image_fields(image, stem, image_uri), **fields)
+        return new_record(FIGURE_SCHEMA, **{**fields, **image_fields(image, stem, image_uri)})
