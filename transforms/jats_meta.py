@@ -35,17 +35,8 @@ class ArticleMeta:
     citation: str | None = None
 
 
-# JATS elements are un-namespaced (parse_xml strips a default namespace), so plain
-# ElementPath lookups, which run in C, find them.
-
-
-def children(el: etree._Element, name: str) -> list[etree._Element]:
-    return el.findall(name)
-
-
-def first(el: etree._Element | None, *path: str) -> etree._Element | None:
-    """First element down a path of child names, or None."""
-    return None if el is None else el.find("/".join(path))
+# JATS elements are un-namespaced (parse_xml strips a default namespace), so plain names
+# find them.
 
 
 def descendants(el: etree._Element, name: str) -> list[etree._Element]:
@@ -114,7 +105,7 @@ def _year(dates: list[etree._Element]) -> int | None:
         return order.index(kind) if kind in order else len(order)
 
     for date in sorted(dates, key=rank):
-        year = first(date, "year")
+        year = first_child(date, "year")
         if year is not None and (year.text or "").strip().isdigit():
             return int(year.text.strip())
     return None
@@ -193,11 +184,13 @@ def article_meta(article: etree._Element) -> ArticleMeta:
         groups = kids.get("title-group")
         meta.title = element_text(groups and first_child(groups[0], "article-title")) or None
     if journal_el is not None:
-        title = first(journal_el, "journal-title-group", "journal-title")
-        title = title if title is not None else first(journal_el, "journal-title")
+        journal = _children_by_tag(journal_el)
+        groups = journal.get("journal-title-group")
+        title = groups and first_child(groups[0], "journal-title")
+        title = title if title is not None else journal.get("journal-title", [None])[0]
         meta.journal = element_text(title) or None
         if not meta.journal:
-            ids = children(journal_el, "journal-id")
+            ids = journal.get("journal-id")
             meta.journal = squash("".join(ids[0].itertext())) if ids else None
     meta.year = _year(kids.get("pub-date", []))
     meta.license, meta.license_url = _license(kids.get("permissions", [None])[0])
