@@ -148,19 +148,25 @@ def _in_document_order(paras: list[etree._Element]) -> list[etree._Element]:
 
 def _add_sentences(chunk: str, marked_rids: list[str], mentions: dict[str, list[str]]) -> None:
     pieces = chunk.split(MARK)
+    if len(pieces) == 1:
+        return
     clean = [pieces[0]]
     offsets: list[int] = []
     rids: list[str] = []
     position = len(pieces[0])
     for piece in pieces[1:]:
-        index = (ord(piece[0]) - INDEX_BASE) * INDEX_RADIX + ord(piece[1]) - INDEX_BASE
-        rids.append(marked_rids[index])
+        rids.append(
+            marked_rids[(ord(piece[0]) - INDEX_BASE) * INDEX_RADIX + ord(piece[1]) - INDEX_BASE]
+        )
         offsets.append(position)
         clean.append(piece[2:])
         position += len(piece) - 2
     for rid_list, sentence in zip(rids, sentences_at("".join(clean), offsets), strict=True):
-        sentence = sentence[:MAX_MENTION_CHARS]
+        if len(sentence) > MAX_MENTION_CHARS:
+            sentence = sentence[:MAX_MENTION_CHARS]
         for rid in rid_list.split():
-            found = mentions.setdefault(rid, [])
-            if sentence not in found and len(found) < MAX_MENTIONS:
+            found = mentions.get(rid)
+            if found is None:
+                mentions[rid] = [sentence]
+            elif len(found) < MAX_MENTIONS and sentence not in found:
                 found.append(sentence)
