@@ -40,7 +40,7 @@ from transforms.sources import ArticleSource  # noqa: E402
 JATS = ROOT.parent / "shared" / "testdata" / "jats"
 RESULTS = ROOT / "benchmarks" / "results" / "extract.json"
 REPEATS = 9
-PASSES = 5
+PASSES = 7
 
 
 def measure_process(name: str) -> dict[str, float]:

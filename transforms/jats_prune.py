@@ -31,12 +31,13 @@ def prune_unread(data: bytes) -> bytes:
         spans += element_spans(data, b"table-wrap", refs[1], len(data))
     if not spans:
         return data
+    view = memoryview(data)  # slices of a view are not copies: join copies once
     kept = []
     pos = 0
     for start, end in spans:
-        kept.append(data[pos:start])
+        kept.append(view[pos:start])
         pos = end
-    kept.append(data[pos:])
+    kept.append(view[pos:])
     return b"".join(kept)
 
 
