@@ -39,7 +39,7 @@ from transforms.sources import ArticleSource  # noqa: E402
 
 JATS = ROOT.parent / "shared" / "testdata" / "jats"
 RESULTS = ROOT / "benchmarks" / "results" / "extract.json"
-REPEATS = 9
+REPEATS = 15
 PASSES = 7
 
 
