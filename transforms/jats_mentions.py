@@ -4,8 +4,8 @@ Each paragraph that cites a figure is serialised once, by libxml2 in C, and the 
 only splits strings: the paragraph's text starts with a private-use mark, a nested one's
 tail with another (so its span can be cut out of the outer paragraph's text: each
 paragraph's sentences are its own), and each figure xref's text starts with a mark and two
-characters that carry its index.
-All marks are in the Basic Multilingual Plane, so the text stays two bytes a character.
+characters that carry its index. All marks are in the Basic Multilingual Plane, so they
+never widen the text to four bytes a character.
 
 Running text is a `<body>` outside floats: an xref or paragraph inside a figure, table,
 video, attached file or footnote is not a mention, and floats inside a cited paragraph are
