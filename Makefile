@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(PY) -m demo --output $(DEMO_CORPUS)
-	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet $(BEAM_ARGS)
+	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet --force $(BEAM_ARGS)
 	$(PY) -m pipeline.contact_sheet $(OUT)/panels $(OUT)/contact_sheet.png
 	$(PY) -m demo.report $(OUT)
 

@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Parquet shard size (default %(default)s)",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run every stage, even one whose folder is complete for the same input and options",
+    )
+    parser.add_argument(
         "--quiet",
         action="store_true",
         help="Beam's logs (workers too) go to OUTPUT.beam.log instead of the terminal",
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     folders = stage_folders(specs, args.output, chain)
     for name, stage_stats in stats.items():
         print(format_stats(stage_stats))
+        if stage_stats.get("up_to_date"):
+            print("          up to date: same input and options, not run again (--force runs it)")
         if stage_stats["errors"] or stage_stats["dropped"]:
             print(f"          errors={stage_stats['errors']} dropped={stage_stats['dropped']}")
         print(f"          -> {folders[name]}")

@@ -30,7 +30,7 @@ def test_chain_graph_builds_with_dataflow_options() -> None:
     folders = stage_folders(specs, args.output, chain=True)
     assert folders["extract"] == "gs://my-bucket/out/figures"
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, specs, args, {name: f"{f}.tmp-x" for name, f in folders.items()})
+    build(pipeline, specs, args, {name: f"{f}.tmp-x" for name, f in folders.items()}, args.input)
     proto = pipeline.to_runner_api()
     labels = {t.unique_name for t in proto.components.transforms.values()}
     for spec in specs:

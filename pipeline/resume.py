@@ -1,0 +1,61 @@
+"""Resume: a stage whose folder is already complete for the same input and options is
+not run again, so a chain that failed in a late stage restarts there.
+
+A finished stage folder gets `run.json`: the stage, its input and its options. A later run
+skips the leading stages whose `run.json` matches and whose ledger adds up; the first stage
+that differs, and every stage after it, runs. Only paths and options are compared, not the
+files behind them: after changing a corpus in place, or the code, pass `--force`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.sinks import read_stats
+from pipeline.stage_spec import StageSpec
+
+RUN_FILE = "run.json"
+
+
+def run_record(spec: StageSpec, args: argparse.Namespace, input_uri: str) -> dict[str, Any]:
+    return {
+        "stage": spec.name,
+        "input": input_uri.rstrip("/"),
+        "options": repr(spec.make_config(args)),
+        "records_per_shard": args.records_per_shard,
+    }
+
+
+def write_run_record(folder: str, record: dict[str, Any]) -> None:
+    with FileSystems.create(f"{folder.rstrip('/')}/{RUN_FILE}") as handle:
+        handle.write(json.dumps(record, indent=2).encode("utf-8"))
+
+
+def completed(folder: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The folder's stats when it holds a finished run of `record` whose ledger adds up."""
+    try:
+        with FileSystems.open(f"{folder.rstrip('/')}/{RUN_FILE}") as handle:
+            stored = json.loads(handle.read().decode("utf-8"))
+        stats = read_stats(folder)
+    except (OSError, ValueError):  # no such folder or file (Beam raises IOError), or junk
+        return None
+    return stats if stored == record and stats.get("ledger_ok") else None
+
+
+def leading_completed(
+    specs: list[StageSpec], args: argparse.Namespace, folders: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """Stats of the leading stages that need not run, and the input of the first that does."""
+    done: dict[str, dict[str, Any]] = {}
+    input_uri = args.input
+    for spec in specs:
+        stats = completed(folders[spec.name], run_record(spec, args, input_uri))
+        if stats is None:
+            break
+        done[spec.name] = stats
+        input_uri = folders[spec.name]
+    return done, input_uri
