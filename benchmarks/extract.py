@@ -33,9 +33,9 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.extract import ExtractConfig, Extractor  # noqa: E402
+from transforms.extract.extractor import ExtractConfig, Extractor  # noqa: E402
+from transforms.extract.sources import ArticleSource  # noqa: E402
 from transforms.ledger import run_unit  # noqa: E402
-from transforms.sources import ArticleSource  # noqa: E402
 
 JATS = ROOT.parent / "shared" / "testdata" / "jats"
 RESULTS = ROOT / "benchmarks" / "results" / "extract.json"

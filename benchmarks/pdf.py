@@ -29,9 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.ledger import StageError  # noqa: E402
-from transforms.pdf import PdfConfig, load_pymupdf, parse_pdf  # noqa: E402
-from transforms.pdf_eval import (  # noqa: E402
+from transforms.extract.pdf import PdfConfig, load_pymupdf, parse_pdf  # noqa: E402
+from transforms.extract.pdf_eval import (  # noqa: E402
     JATS_TWINS,
     MANIFEST_LABELS,
     PDFFIGURES2,
@@ -40,8 +39,9 @@ from transforms.pdf_eval import (  # noqa: E402
     score_labels,
     truth_from_pdffigures2,
 )
-from transforms.pdf_layout import iou  # noqa: E402
-from transforms.pdf_run import parse_pdf_limited  # noqa: E402
+from transforms.extract.pdf_layout import iou  # noqa: E402
+from transforms.extract.pdf_run import parse_pdf_limited  # noqa: E402
+from transforms.ledger import StageError  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "benchmarks" / "results" / "pdf.json"

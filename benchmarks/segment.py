@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/segment.py   (writes benchmarks/results/segment
 
 Sets, each scored for this stage ("ours") and, in the same run, for the classic baseline
 (recursive cuts on white bands only, the approach the published ~49% figure describes):
-- synthetic: seeded compound and single figures with exact boxes (transforms/panel_synth.py),
+- synthetic: seeded compound and single figures with exact boxes (transforms/segment/panel_synth.py),
   tiles from scikit-image's biomedical images, from crops of the real figures below, and
   drawn charts; gaps from none to wide, borders, label styles and places, JPEG re-coding;
 - real_biomedical: hand-drawn boxes for the figures of ../shared/testdata/packages and
@@ -40,13 +40,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms.extract import ExtractConfig, Extractor  # noqa: E402
-from transforms.jats import parse_articles  # noqa: E402
-from transforms.panel_synth import BOLD_FONTS, figure_record, synthetic_set  # noqa: E402
-from transforms.panels import Box, SegmentConfig, iou, segment_image, work_image  # noqa: E402
-from transforms.segment import Segmenter, caption_hints  # noqa: E402
-from transforms.sources import group_sources  # noqa: E402
-from transforms.subcaptions import split_caption  # noqa: E402
+from transforms.extract.extractor import ExtractConfig, Extractor  # noqa: E402
+from transforms.extract.jats import parse_articles  # noqa: E402
+from transforms.extract.sources import group_sources  # noqa: E402
+from transforms.segment.panel_synth import BOLD_FONTS, figure_record, synthetic_set  # noqa: E402
+from transforms.segment.panels import Box, SegmentConfig, iou, segment_image, work_image  # noqa: E402
+from transforms.segment.segmenter import Segmenter, caption_hints  # noqa: E402
+from transforms.segment.subcaptions import split_caption  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "benchmarks" / "results" / "segment.json"
@@ -272,7 +272,7 @@ def subcaption_scores() -> dict:
 def speed(items: list[Item]) -> dict:
     """Figures per CPU second in this one process: segmentation alone, then the unit."""
     grays = [work_image(img, SegmentConfig().work_side)[0] for img, *_ in items]
-    from transforms.panels import segment_gray
+    from transforms.segment.panels import segment_gray
 
     start = time.process_time()
     for gray in grays:

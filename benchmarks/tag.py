@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from metadata.lexicon import Lexicon, load_default  # noqa: E402
 from metadata.mesh import load_mesh_tsv  # noqa: E402
-from transforms.concepts import ConceptMatcher  # noqa: E402
-from transforms.modality import modality_tags  # noqa: E402
-from transforms.tag import Tagger  # noqa: E402
+from transforms.tag.concepts import ConceptMatcher  # noqa: E402
+from transforms.tag.modality import modality_tags  # noqa: E402
+from transforms.tag.tagger import Tagger  # noqa: E402
 
 CAPTIONS = ROOT.parent / "shared" / "testdata" / "captions"
 VOCAB = ROOT.parent / "shared" / "testdata" / "vocab"

@@ -21,8 +21,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from metadata.semgroups import TYPE_GROUP
+from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS
 from metadata.write_default import HAND_MODULES, SOURCES, build
-from transforms.concepts import AMBIGUOUS_SHORT_FORMS, STOPWORDS
 
 DEFAULT_CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "captions"
 OUTPUT = SOURCES / "caption_words.txt"

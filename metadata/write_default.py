@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from metadata.lexicon import DEFAULT_LEXICON, Lexicon, make_concept, write_tsv
+from metadata.modalities import TAXONOMY
 from metadata.semgroups import TYPE_GROUP
-from transforms.modality import TAXONOMY
 
 CUI = re.compile(r"C\d{7}")
 SOURCES = Path(__file__).resolve().parent / "default_src"

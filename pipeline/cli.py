@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from pipeline.runner import run, stage_folders
 from pipeline.stages import STAGES
+from transforms.extract.images import DEFAULT_MAX_PIXELS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2000,
         help="Parquet shard size (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="decompression-bomb guard for every stage that decodes images: larger images "
+        "are dropped (default %(default)s)",
     )
     parser.add_argument(
         "--force",

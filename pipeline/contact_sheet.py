@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from transforms.contact_sheet import sheet_from_folders
+from transforms.segment.contact_sheet import sheet_from_folders
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,14 +7,14 @@ import os
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.ledger import StageError
-from transforms.sources import (
+from transforms.extract.sources import (
     LIST_SUFFIXES,
     parent_of,
     parse_file_list,
     sources_in_folder,
     suffix_of,
 )
+from transforms.ledger import StageError
 
 
 def read_bytes(uri: str, limit: int) -> bytes:

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from metadata.lexicon import Lexicon, load_default, make_concept
-from transforms.concepts import ConceptMatcher
-from transforms.normalise import key_of, term_keys
+from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.normalise import key_of, term_keys
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 from pipeline.options import beam_args_with_defaults
 from pipeline.sinks import shard_name, shard_of
 from schemas import FIGURE_SCHEMA, PANEL_SCHEMA, new_record, to_table
+from transforms.extract.media import MediaIndex
+from transforms.extract.sources import group_sources, parse_file_list
 from transforms.ledger import Drop, Ledger, StageError, UnitResult, run_unit
-from transforms.media import MediaIndex
-from transforms.sources import group_sources, parse_file_list
 
 
 def test_ledger_adds_up_and_detects_a_lost_record() -> None:

@@ -17,9 +17,9 @@ from demo import report
 from demo.corpus import SPECIAL_FEATURES
 from demo.writer import MANIFEST, generate
 from schemas import DROP_SCHEMA, FIGURE_SCHEMA
-from transforms.extract import ExtractConfig, Extractor
+from transforms.extract.extractor import ExtractConfig, Extractor
+from transforms.extract.sources import group_sources
 from transforms.ledger import Ledger, UnitResult, stats_json
-from transforms.sources import group_sources
 
 PHOTOS = {"ihc", "retina", "cell", "microaneurysms", "phantom"}
 CHARTS = {"bar", "line", "scatter", "gel", "km"}

@@ -15,10 +15,10 @@ from hostile import (
     write,
 )
 
-from transforms.extract import ExtractConfig, Extractor
-from transforms.images import ImageRejected, normalise_image
+from transforms.extract.extractor import ExtractConfig, Extractor
+from transforms.extract.images import ImageRejected, normalise_image
+from transforms.extract.sources import group_sources
 from transforms.ledger import Ledger, UnitResult, run_unit
-from transforms.sources import group_sources
 
 
 def extract_all(folder: Path, **config) -> dict[str, UnitResult]:

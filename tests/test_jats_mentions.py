@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.jats import parse_articles
+from transforms.extract.jats import parse_articles
 
 ARTICLE = b"""<article><body><sec>
 <p>Lists come first. <list><list-item><p>Inner item shows the cells (Fig 2).</p></list-item>

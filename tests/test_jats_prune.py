@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from transforms import jats
-from transforms.jats import parse_articles, parse_xml
-from transforms.jats_prune import prune_unread
+from transforms.extract import jats
+from transforms.extract.jats import parse_articles, parse_xml
+from transforms.extract.jats_prune import prune_unread
 
 DOC = (
     b'<?xml version="1.0"?>\n<!DOCTYPE article PUBLIC "-//NLM//DTD JATS//EN" "jats.dtd">\n'

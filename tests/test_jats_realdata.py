@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from transforms.extract import ExtractConfig, Extractor
-from transforms.jats import parse_articles
+from transforms.extract.extractor import ExtractConfig, Extractor
+from transforms.extract.jats import parse_articles
+from transforms.extract.sources import group_sources
 from transforms.ledger import Ledger, run_unit
-from transforms.sources import group_sources
 
 pytestmark = pytest.mark.realdata
 

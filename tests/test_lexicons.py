@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from metadata import write_default
-from metadata.artefact import LexiconSource, cached_artefact
 from metadata.lexicon import DEFAULT_LEXICON, load_default, read_tsv, write_tsv
 from metadata.mesh import MeshFormatError, load_mesh_tsv, load_mesh_xml, natural_order
+from metadata.modalities import TAXONOMY
 from metadata.semgroups import GROUP_NAMES, TYPE_GROUP, read_semgroups
 from metadata.umls import load_umls
-from transforms.concepts import ConceptMatcher, is_abbreviation
-from transforms.modality import TAXONOMY
+from transforms.tag.artefact import LexiconSource, cached_artefact
+from transforms.tag.concepts import ConceptMatcher, is_abbreviation
 
 
 @pytest.fixture

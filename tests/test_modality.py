@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from metadata.lexicon import load_default
-from transforms.concepts import ConceptMatcher
-from transforms.modality import TAXONOMY, modality_tags
-from transforms.modality_cues import STRONG, WEAK
+from metadata.modalities import TAXONOMY
+from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.modality import modality_tags
+from transforms.tag.modality_cues import STRONG, WEAK
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from transforms.panel_labels import read_glyph
-from transforms.panel_synth import label_font, synthetic_set
-from transforms.panels import (
+from transforms.segment.panel_labels import read_glyph
+from transforms.segment.panel_synth import label_font, synthetic_set
+from transforms.segment.panels import (
     CaptionHints,
     gap,
     iou,

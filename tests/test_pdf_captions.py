@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.pdf_captions import guess_language, label_key, parse_label
+from transforms.extract.pdf_captions import guess_language, label_key, parse_label
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.pdf_layout import (
+from transforms.extract.pdf_layout import (
     Graphic,
     PageLayout,
     TextBlock,

@@ -10,18 +10,18 @@ import pytest
 from PIL import Image
 
 from schemas import FIGURE_SCHEMA, check_record, to_table
-from transforms.extract import ExtractConfig, Extractor
-from transforms.ledger import StageError, UnitResult, run_unit
-from transforms.pdf import PdfConfig, load_pymupdf, parse_pdf
-from transforms.pdf_eval import (
+from transforms.extract.extractor import ExtractConfig, Extractor
+from transforms.extract.pdf import PdfConfig, load_pymupdf, parse_pdf
+from transforms.extract.pdf_eval import (
     MANIFEST_LABELS,
     PDFFIGURES2,
     caption_scores,
     score_labels,
     truth_from_pdffigures2,
 )
-from transforms.pdf_layout import iou
-from transforms.sources import ArticleSource, group_sources
+from transforms.extract.pdf_layout import iou
+from transforms.extract.sources import ArticleSource, group_sources
+from transforms.ledger import StageError, UnitResult, run_unit
 
 pytestmark = pytest.mark.realdata
 IN_PROCESS = PdfConfig(timeout_s=0)

@@ -11,11 +11,11 @@ from PIL import Image
 
 from schemas import FIGURE_SCHEMA, PANEL_SCHEMA, check_record, new_record
 from transforms.ledger import StageError, run_unit
-from transforms.panel_align import align
-from transforms.panel_synth import figure_record as synth_record
-from transforms.panel_synth import synthetic_set
-from transforms.segment import Segmenter, SegmentStageConfig
-from transforms.subcaptions import split_caption
+from transforms.segment.panel_align import align
+from transforms.segment.panel_synth import figure_record as synth_record
+from transforms.segment.panel_synth import synthetic_set
+from transforms.segment.segmenter import Segmenter, SegmentStageConfig
+from transforms.segment.subcaptions import split_caption
 
 CAPTION = "Figure 2. Effect of X. (A) Control. (B) Treated. (C) Recovered. (D) Dead."
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from pipeline.stages import STAGES
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.panel_synth import figure_record, synthetic_set
+from transforms.segment.panel_synth import figure_record, synthetic_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

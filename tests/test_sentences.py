@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.sentences import sentences_at, stop_spans
+from transforms.extract.sentences import sentences_at, stop_spans
 
 
 def test_abbreviations_and_initials_do_not_end_a_sentence() -> None:
@@ -26,7 +26,7 @@ def test_no_stop_after_lower_case_and_whitespace_is_squashed() -> None:
 
 
 def test_squash_agrees_with_split_and_join_on_every_kind_of_space() -> None:
-    from transforms.jats_text import squash
+    from transforms.extract.jats_text import squash
 
     cases = ["a b", " a  b ", "a\nb", "a\u2009mm", "a\xa0b", "x\t\ty", "", "   ", "α β"]
     cases += ["a \u3000b", "end \u2028"]

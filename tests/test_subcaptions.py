@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.jats import parse_articles
-from transforms.subcaptions import expand_group, split_caption
+from transforms.extract.jats import parse_articles
+from transforms.segment.subcaptions import expand_group, split_caption
 
 DATA = Path(__file__).parent / "data"
 

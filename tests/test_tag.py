@@ -11,8 +11,8 @@ import pytest
 from metadata.lexicon import load_default
 from pipeline.cli import main
 from schemas import PANEL_SCHEMA, TAGGED_SCHEMA, new_record, to_table
-from transforms.concepts import ConceptMatcher
-from transforms.tag import Tagger
+from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.tagger import Tagger
 
 CAPTION = (
     "Figure 2. (A) Axial contrast-enhanced CT shows a hypodense liver lesion. "

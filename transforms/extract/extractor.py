@@ -8,21 +8,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.images import DEFAULT_MAX_PIXELS, ImageRejected, image_fields, normalise_image
-from transforms.jats import (
+from transforms.extract.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageRejected,
+    image_fields,
+    normalise_image,
+)
+from transforms.extract.jats import (
     FigureCandidate,
     ParsedArticle,
     article_key,
     figure_key,
     parse_articles,
 )
-from transforms.jats_meta import ArticleMeta
+from transforms.extract.jats_meta import ArticleMeta
+from transforms.extract.media import MediaIndex
+from transforms.extract.packages import read_package
+from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
+from transforms.extract.pdf_records import PdfFallback, pdf_unit
+from transforms.extract.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
 from transforms.ledger import Drop, StageError, UnitResult
-from transforms.media import MediaIndex
-from transforms.packages import read_package
-from transforms.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
-from transforms.pdf_records import PdfFallback, pdf_unit
-from transforms.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
 
 MAX_XML_BYTES = 256 * 1024 * 1024
 MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024

@@ -13,8 +13,8 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
 
+from transforms.extract.pdf import PdfConfig, PdfDocument, parse_pdf
 from transforms.ledger import StageError
-from transforms.pdf import PdfConfig, PdfDocument, parse_pdf
 
 _CONTEXT: Any = None
 
@@ -27,7 +27,7 @@ def _context() -> Any:
         )
         _CONTEXT = multiprocessing.get_context(method)
         if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(["pymupdf", "transforms.pdf"])
+            _CONTEXT.set_forkserver_preload(["pymupdf", "transforms.extract.pdf"])
     return _CONTEXT
 
 

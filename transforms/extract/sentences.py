@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from transforms.jats_text import squash
+from transforms.extract.jats_text import squash
 
 ABBREVIATIONS = frozenset(
     "fig figs eq eqs ref refs al e.g i.e vs approx no nos ca cf etc resp sp spp suppl "

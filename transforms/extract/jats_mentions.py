@@ -19,7 +19,7 @@ import re
 
 from lxml import etree
 
-from transforms.sentences import sentences_at
+from transforms.extract.sentences import sentences_at
 
 PARAGRAPHS = frozenset({"p", "title", "td", "li"})
 FLOATS = (

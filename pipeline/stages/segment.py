@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from pipeline.stage_spec import StageSpec, record_key
-from transforms.images import DEFAULT_MAX_PIXELS
-from transforms.panels import SegmentConfig
-from transforms.segment import Segmenter, SegmentStageConfig
+from transforms.segment.panels import SegmentConfig
+from transforms.segment.segmenter import Segmenter, SegmentStageConfig
 
 _DEFAULTS = SegmentConfig()
 
@@ -45,9 +44,9 @@ def make_config(args: argparse.Namespace) -> SegmentStageConfig:
         min_side=args.min_panel_side,
         uniform_tol=args.separator_tolerance,
     )
-    # the pixel limit is extract's --max-image-pixels when the stages run chained
-    limit = getattr(args, "max_image_pixels", DEFAULT_MAX_PIXELS)
-    return SegmentStageConfig(keep_parent=args.keep_parent, max_image_pixels=limit, segment=segment)
+    return SegmentStageConfig(
+        keep_parent=args.keep_parent, max_image_pixels=args.max_image_pixels, segment=segment
+    )
 
 
 def make_fn(config: SegmentStageConfig) -> Segmenter:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.extract_stage import EXTRACT
-from pipeline.segment_stage import SEGMENT
 from pipeline.stage_spec import StageSpec
-from pipeline.tag_stage import TAG
+from pipeline.stages.extract import EXTRACT
+from pipeline.stages.segment import SEGMENT
+from pipeline.stages.tag import TAG
 
 STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (EXTRACT, SEGMENT, TAG)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from transforms.normalise import Tokens
+from transforms.tag.normalise import Tokens
 
 PRE_CUES = (
     "no",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from metadata.artefact import ARTEFACT_SUFFIX, LexiconSource, cached_artefact
 from pipeline.sources import read_bytes
 from pipeline.stage_spec import StageSpec, record_key
-from transforms.concepts import ConceptMatcher
-from transforms.tag import Tagger
+from transforms.tag.artefact import ARTEFACT_SUFFIX, LexiconSource, cached_artefact
+from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.tagger import Tagger
 
 MAX_ARTEFACT_BYTES = 4 << 30
 

@@ -6,10 +6,9 @@ import argparse
 
 from pipeline.sources import read_bytes
 from pipeline.stage_spec import StageSpec
-from transforms.extract import MAX_MEDIA_BYTES, ExtractConfig, Extractor
-from transforms.images import DEFAULT_MAX_PIXELS
-from transforms.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
-from transforms.sources import ArticleSource
+from transforms.extract.extractor import MAX_MEDIA_BYTES, ExtractConfig, Extractor
+from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
+from transforms.extract.sources import ArticleSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=MAX_MEDIA_BYTES,
         help="an image or PDF file larger than this is dropped unread (default %(default)s)",
-    )
-    parser.add_argument(
-        "--max-image-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help="decompression-bomb guard: larger images are dropped (default %(default)s)",
     )
     parser.add_argument(
         "--pdf-dpi",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
-from transforms.jats import IMAGE_EXTENSIONS, href_stem
+from transforms.extract.jats import IMAGE_EXTENSIONS, href_stem
 
 REMOTE_PREFIXES = ("http://", "https://", "ftp://", "info:", "doi:", "urn:", "data:")
 # when one stem has several files, prefer the ones that decode best

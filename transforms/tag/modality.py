@@ -16,61 +16,9 @@ from functools import lru_cache
 
 import ahocorasick
 
-from transforms.concepts import Analysis
-from transforms.modality_cues import STRONG, WEAK
-from transforms.normalise import term_keys
-
-TAXONOMY: dict[str, tuple[str, ...]] = {
-    "radiology": (
-        "ct",
-        "mri",
-        "xray",
-        "ultrasound",
-        "pet",
-        "spect",
-        "scintigraphy",
-        "angiography",
-        "fluoroscopy",
-        "mammography",
-        "other",
-    ),
-    "microscopy": (
-        "histology",
-        "immunohistochemistry",
-        "fluorescence",
-        "electron",
-        "cytology",
-        "light",
-        "other",
-    ),
-    "photography": ("clinical", "gross", "intraoperative", "dermoscopy", "other"),
-    "ophthalmology": ("fundus", "oct", "angiography", "slit_lamp", "other"),
-    "endoscopy": (
-        "gastrointestinal",
-        "bronchoscopy",
-        "laparoscopy",
-        "arthroscopy",
-        "cystoscopy",
-        "other",
-    ),
-    "chart": (
-        "bar",
-        "histogram",
-        "line",
-        "scatter",
-        "survival",
-        "box",
-        "heatmap",
-        "roc",
-        "forest",
-        "pie",
-        "signal",
-        "other",
-    ),
-    "molecular": ("western_blot", "gel", "sequence", "structure", "other"),
-    "illustration": ("diagram", "flowchart", "drawing", "other"),
-    "other": ("table", "screenshot", "other"),
-}
+from transforms.tag.concepts import Analysis
+from transforms.tag.modality_cues import STRONG, WEAK
+from transforms.tag.normalise import term_keys
 
 
 def _phrases(table: dict[str, str], strong: bool) -> list[tuple[str, str, bool]]:

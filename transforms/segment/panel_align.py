@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.panels import Box
-from transforms.subcaptions import CaptionSplit
+from transforms.segment.panels import Box
+from transforms.segment.subcaptions import CaptionSplit
 
 
 @dataclass(frozen=True)

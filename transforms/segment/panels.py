@@ -21,7 +21,7 @@ from PIL import Image
 from scipy import ndimage
 
 from transforms.boxes import area, intersection, iou, merge_until_stable, union
-from transforms.panel_labels import LabelHit, find_label, find_labels
+from transforms.segment.panel_labels import LabelHit, find_label, find_labels
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 SAME_SHAPE = set("cosuvwxz")  # letters whose capital is the small one enlarged

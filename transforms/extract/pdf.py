@@ -1,7 +1,7 @@
 """Figure–caption pairs from a PDF with PyMuPDF (AGPL: the optional `pdf` extra).
 
 Each page is read into text blocks and graphics (embedded rasters; vector paths,
-less the page furniture that repeats on many pages); transforms.pdf_layout finds
+less the page furniture that repeats on many pages); transforms.extract.pdf_layout finds
 the captions and their regions. A region that is one upright embedded raster
 keeps that image's own bytes; any other region is rendered at `dpi`. Captions
 whose figure sits on the facing page (a full-page plate) are paired across pages.
@@ -14,10 +14,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from transforms.images import DEFAULT_MAX_PIXELS, ImageRejected, NormalisedImage, normalise_image
-from transforms.ledger import StageError
-from transforms.pdf_captions import guess_language
-from transforms.pdf_layout import (
+from transforms.extract.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageRejected,
+    NormalisedImage,
+    normalise_image,
+)
+from transforms.extract.pdf_captions import guess_language
+from transforms.extract.pdf_layout import (
     CaptionGroup,
     Cluster,
     Graphic,
@@ -32,6 +36,7 @@ from transforms.pdf_layout import (
     intersection,
     match_captions,
 )
+from transforms.ledger import StageError
 
 DEFAULT_DPI = 150
 DEFAULT_MAX_PAGES = 500

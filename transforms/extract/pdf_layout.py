@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from transforms.boxes import area, intersection, merge_until_stable, union
-from transforms.pdf_captions import CaptionLabel, parse_label
+from transforms.extract.pdf_captions import CaptionLabel, parse_label
 
 Rect = tuple[float, float, float, float]
 

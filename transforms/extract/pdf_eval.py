@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.jats import parse_articles
-from transforms.pdf import PdfDocument
-from transforms.pdf_captions import label_key, parse_label
-from transforms.pdf_layout import Rect
+from transforms.extract.jats import parse_articles
+from transforms.extract.pdf import PdfDocument
+from transforms.extract.pdf_captions import label_key, parse_label
+from transforms.extract.pdf_layout import Rect
 
 CAPTION_MATCH = 0.8
 

@@ -19,12 +19,12 @@ from typing import Any
 from PIL import Image
 
 from schemas import PANEL_SCHEMA, new_record
-from transforms.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
+from transforms.extract.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
 from transforms.ledger import StageError, UnitResult
-from transforms.panel_align import align
-from transforms.panel_labels import THIN
-from transforms.panels import CaptionHints, Segmentation, SegmentConfig, segment_image
-from transforms.subcaptions import CaptionSplit, split_caption
+from transforms.segment.panel_align import align
+from transforms.segment.panel_labels import THIN
+from transforms.segment.panels import CaptionHints, Segmentation, SegmentConfig, segment_image
+from transforms.segment.subcaptions import CaptionSplit, split_caption
 
 
 @dataclass(frozen=True)

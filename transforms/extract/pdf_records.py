@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.images import image_fields
-from transforms.jats import article_key, figure_key
-from transforms.jats_meta import ArticleMeta
+from transforms.extract.images import image_fields
+from transforms.extract.jats import article_key, figure_key
+from transforms.extract.jats_meta import ArticleMeta
+from transforms.extract.media import MediaIndex
+from transforms.extract.pdf import PdfConfig, PdfDocument, PdfFigure
+from transforms.extract.pdf_captions import label_key
+from transforms.extract.pdf_run import parse_pdf_limited
 from transforms.ledger import Drop, StageError, UnitResult
-from transforms.media import MediaIndex
-from transforms.pdf import PdfConfig, PdfDocument, PdfFigure
-from transforms.pdf_captions import label_key
-from transforms.pdf_run import parse_pdf_limited
 
 # the fields a JATS article keeps when its PDF lends the image
 JATS_FIELDS = ("label", "caption_title", "caption", "captions_other", "mentions", "metadata")

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from transforms.jats_mentions import FLOATS, MAX_MENTIONS, fig_mentions
-from transforms.jats_meta import (
+from transforms.extract.jats_mentions import FLOATS, MAX_MENTIONS, fig_mentions
+from transforms.extract.jats_meta import (
     NOTICE_TYPES,
     XLINK_HREF,
     XML_LANG,
     ArticleMeta,
     article_meta,
 )
-from transforms.jats_prune import prune_unread
-from transforms.jats_text import element_text, local, nearest_ancestor
+from transforms.extract.jats_prune import prune_unread
+from transforms.extract.jats_text import element_text, local, nearest_ancestor
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(

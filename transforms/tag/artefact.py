@@ -17,7 +17,7 @@ from pathlib import Path
 from metadata.lexicon import DEFAULT_LEXICON, Lexicon, load_default, read_tsv
 from metadata.mesh import load_mesh_xml
 from metadata.umls import load_umls
-from transforms.concepts import FORMAT_VERSION, ConceptMatcher
+from transforms.tag.concepts import FORMAT_VERSION, ConceptMatcher
 
 ARTEFACT_SUFFIX = ".matcher"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import TAGGED_SCHEMA, new_record
-from transforms.concepts import ConceptMatcher
 from transforms.ledger import UnitResult
-from transforms.modality import modality_tags
+from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.modality import modality_tags
 
 
 class Tagger:
