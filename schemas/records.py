@@ -92,6 +92,44 @@ TAG_FIELDS: list[pa.Field] = [
 ]
 TAGGED_SCHEMA = pa.schema(list(PANEL_SCHEMA) + TAG_FIELDS)
 
+BALANCE_FIELDS: list[pa.Field] = [
+    pa.field("entries", pa.list_(pa.string())),  # the metadata entries it was balanced on
+    pa.field("keep_prob", pa.float32()),  # probability of being kept, from entry counts and t
+]
+BALANCED_SCHEMA = pa.schema(list(TAGGED_SCHEMA) + BALANCE_FIELDS)
+
+DEDUP_FIELDS: list[pa.Field] = [
+    pa.field("image_phash", pa.string()),  # 64-bit DCT hash, 16 hex digits; null without image
+    pa.field("image_pdq", pa.string()),  # 256-bit PDQ hash, 64 hex digits, when enabled
+    pa.field("caption_hash", pa.string()),  # sha1 of the normalised caption
+    pa.field("dedup_cluster", pa.int32()),  # the SemDeDup cluster it was compared within
+]
+DEDUPED_SCHEMA = pa.schema(list(BALANCED_SCHEMA) + DEDUP_FIELDS)
+
+EXPORT_FIELDS: list[pa.Field] = [
+    pa.field("text", pa.string()),  # the training text, the same as the WebDataset `.txt`
+    pa.field("split", pa.string()),  # "train" or "validation", made per article
+]
+EXPORT_SCHEMA = pa.schema(list(DEDUPED_SCHEMA) + EXPORT_FIELDS)
+# the metadata-only table beside the export shards: every column but the image bytes
+EXPORT_METADATA_SCHEMA = pa.schema([f for f in EXPORT_SCHEMA if f.name != "image"])
+
+# extra outputs (named tables beside data-*)
+ENTRY_COUNT_SCHEMA = pa.schema(
+    [pa.field("entry", pa.string(), nullable=False), pa.field("count", pa.int64())]
+)
+DUPLICATE_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),  # the record removed
+        pa.field("dup_of", pa.string()),  # the record kept in its place
+        pa.field("kind", pa.string()),  # "exact_image", "phash", "caption_embedding", ...
+        pa.field("score", pa.float32()),  # Hamming distance or cosine similarity
+    ]
+)
+UNRECOGNISED_SCHEMA = pa.schema(
+    [pa.field("path", pa.string(), nullable=False), pa.field("reason", pa.string())]
+)
+
 ERROR_SCHEMA = pa.schema(
     [
         pa.field("stage", pa.string()),
@@ -117,6 +155,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "figures": FIGURE_SCHEMA,
     "panels": PANEL_SCHEMA,
     "tagged": TAGGED_SCHEMA,
+    "balanced": BALANCED_SCHEMA,
+    "deduped": DEDUPED_SCHEMA,
 }
 
 
