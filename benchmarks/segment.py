@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/segment.py   (writes benchmarks/results/segment
 
 Sets, each scored for this stage ("ours") and, in the same run, for the classic baseline
 (recursive cuts on white bands only, the approach the published ~49% figure describes):
-- synthetic: seeded compound and single figures with exact boxes (transforms/segment/panel_synth.py),
+- synthetic: seeded compound and single figures with exact boxes (panel_synth),
   tiles from scikit-image's biomedical images, from crops of the real figures below, and
   drawn charts; gaps from none to wide, borders, label styles and places, JPEG re-coding;
 - real_biomedical: hand-drawn boxes for the figures of ../shared/testdata/packages and
