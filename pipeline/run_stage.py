@@ -1,16 +1,38 @@
-"""The generic Beam transform that runs any stage's unit function."""
+"""The generic Beam transform that runs any stage: prepare, pool pass, grouping, units."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from pipeline.stage_spec import StageSpec
-from transforms.ledger import Ledger, run_unit
+from transforms.ledger import Failure, Ledger, UnitResult, run_unit
 
-RECORDS, DROPS, ERRORS, LEDGER = "records", "drops", "errors", "ledger"
+RECORDS, DROPS, ERRORS, LEDGER, POOL = "records", "drops", "errors", "ledger", "pool"
+
+
+def extra_tag(name: str) -> str:
+    return f"extra:{name}"
+
+
+def unit_rows(spec: StageSpec, unit: Any) -> list[dict[str, Any]] | None:
+    """The rows a group or batch unit holds (None for a single-record unit)."""
+    if spec.group_key is not None:
+        return list(unit[1])
+    if spec.batched:
+        return unit.select(["key", "source_uri"]).to_pylist()
+    return None
+
+
+def row_failures(failure: Failure, rows: list[dict[str, Any]]) -> list[Failure]:
+    """A failed group or batch is an error for each of its rows."""
+    return [
+        Failure(r.get("key") or "", r.get("source_uri") or "", failure.error_type, failure.message)
+        for r in rows
+    ]
 
 
 class StageDoFn(beam.DoFn):
@@ -27,20 +49,30 @@ class StageDoFn(beam.DoFn):
         if n:
             Metrics.counter(self.spec.name, name).inc(n)
 
-    def process(self, unit: Any):
-        key, uri = self.spec.unit_key(unit)
-        result = run_unit(self.fn, unit, key, uri)
-        ledger = Ledger.of(result)
-        self._count("in")
-        self._count("in_with_output", ledger.in_with_output)
-        self._count("in_empty", ledger.in_empty)
-        self._count("found", ledger.found)
+    def _call(self, unit: Any, pool: Any) -> UnitResult:
+        if self.spec.pool is None:
+            return self.fn(unit)
+        return self.fn(unit, pool)
+
+    def process(self, unit: Any, pool: Any = None):
+        rows = unit_rows(self.spec, unit)
+        if rows is None:
+            key, uri = self.spec.unit_key(unit)
+        else:
+            key, uri = (
+                (rows[0].get("key") or "", rows[0].get("source_uri") or "") if rows else ("", "")
+            )
+        result = run_unit(lambda u: self._call(u, pool), unit, key, uri)
+        ledger = Ledger.of(result, rows=1 if rows is None else len(rows))
+        self._count("in", ledger.inputs)
         self._count("out", ledger.out)
-        for error_type, n in ledger.errors.items():
-            self._count(f"errors.{error_type}", n)
-        for reason, n in ledger.dropped.items():
-            self._count(f"dropped.{reason}", n)
-        yield from result.records
+        self._count("errors", sum(ledger.errors.values()))
+        self._count("dropped", sum(ledger.dropped.values()))
+        if isinstance(result.records, pa.Table | pa.RecordBatch):
+            if len(result.records):
+                yield result.records
+        else:
+            yield from result.records
         for drop in result.drops:
             yield beam.pvalue.TaggedOutput(
                 DROPS,
@@ -53,18 +85,23 @@ class StageDoFn(beam.DoFn):
                 },
             )
         if result.error is not None:
-            err = result.error
-            yield beam.pvalue.TaggedOutput(
-                ERRORS,
-                {
-                    "stage": self.spec.name,
-                    "key": err.key,
-                    "source_uri": err.source_uri,
-                    "error_type": err.error_type,
-                    "message": err.message,
-                },
-            )
+            failures = [result.error] if rows is None else row_failures(result.error, rows)
+            for err in failures:
+                yield beam.pvalue.TaggedOutput(ERRORS, error_row(self.spec.name, err))
+        for name, extra_rows in result.extra.items():
+            for row in extra_rows:
+                yield beam.pvalue.TaggedOutput(extra_tag(name), row)
         yield beam.pvalue.TaggedOutput(LEDGER, ledger)
+
+
+def error_row(stage: str, err: Failure) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "key": err.key,
+        "source_uri": err.source_uri,
+        "error_type": err.error_type,
+        "message": err.message,
+    }
 
 
 class MergeLedgers(beam.CombineFn):
@@ -81,22 +118,77 @@ class MergeLedgers(beam.CombineFn):
         return acc
 
 
+class PoolCombineFn(beam.CombineFn):
+    """A stage's pure-Python pool combine, as a Beam CombineFn."""
+
+    def __init__(self, combine: Any) -> None:
+        self.combine = combine
+
+    def create_accumulator(self):
+        return self.combine.create_accumulator()
+
+    def add_input(self, acc, record):
+        return self.combine.add_input(acc, record)
+
+    def merge_accumulators(self, accs):
+        return self.combine.merge_accumulators(list(accs))
+
+    def extract_output(self, acc):
+        return self.combine.extract_output(acc)
+
+
+class PrepareDoFn(beam.DoFn):
+    def __init__(self, spec: StageSpec, config: Any) -> None:
+        self.spec = spec
+        self.config = config
+        self.prepare = None
+
+    def setup(self) -> None:
+        self.prepare = self.spec.prepare(self.config)
+
+    def process(self, record: dict[str, Any]):
+        yield self.prepare(record)
+
+
 class RunStage(beam.PTransform):
-    """units -> {records, drops, errors, ledger (one merged Ledger)}."""
+    """units -> {records, drops, errors, ledger (one merged Ledger), pool, extra:<name>...}."""
 
     def __init__(self, spec: StageSpec, config: Any) -> None:
         super().__init__(label=f"Run{spec.name.capitalize()}")
         self.spec = spec
         self.config = config
 
+    def _pool(self, units):
+        pool = self.spec.pool
+        if pool.make_transform is not None:
+            return units | "Pool" >> pool.make_transform(self.config)
+        combine = PoolCombineFn(pool.make_combine(self.config))
+        return units | "Pool" >> beam.CombineGlobally(combine)
+
     def expand(self, units):
-        outs = units | "Process" >> beam.ParDo(StageDoFn(self.spec, self.config)).with_outputs(
-            DROPS, ERRORS, LEDGER, main=RECORDS
-        )
+        spec, config = self.spec, self.config
+        if spec.prepare is not None:
+            units = units | "Prepare" >> beam.ParDo(PrepareDoFn(spec, config))
+        pool = self._pool(units) if spec.pool is not None else None
+        side = {"pool": beam.pvalue.AsSingleton(pool)} if pool is not None else {}
+        if spec.group_key is not None:
+            group_of = spec.group_key(config)
+            units = (
+                units
+                | "GroupKey" >> beam.Map(lambda r, pool=None: (group_of(r, pool), r), **side)
+                | "Group" >> beam.GroupByKey()
+            )
+        process = beam.ParDo(StageDoFn(spec, config), **side)
+        if spec.resource_hints is not None:
+            process = process.with_resource_hints(**spec.resource_hints(config))
+        tags = [DROPS, ERRORS, LEDGER, *(extra_tag(x.name) for x in spec.extra_outputs)]
+        outs = units | "Process" >> process.with_outputs(*tags, main=RECORDS)
         ledger = outs[LEDGER] | "MergeLedger" >> beam.CombineGlobally(MergeLedgers())
-        return {
-            RECORDS: outs[RECORDS],
-            DROPS: outs[DROPS],
-            ERRORS: outs[ERRORS],
-            LEDGER: ledger,
-        }
+        result = {RECORDS: outs[RECORDS], DROPS: outs[DROPS], ERRORS: outs[ERRORS], LEDGER: ledger}
+        for extra in spec.extra_outputs:
+            if extra.from_pool is not None:
+                rows = pool | f"Rows[{extra.name}]" >> beam.FlatMap(extra.from_pool)
+            else:
+                rows = outs[extra_tag(extra.name)]
+            result[extra_tag(extra.name)] = rows
+        return result

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.extract.sources import (
     LIST_SUFFIXES,
+    ArticleSource,
+    classify_folder,
     parent_of,
     parse_file_list,
-    sources_in_folder,
     suffix_of,
 )
 from transforms.ledger import StageError
@@ -31,53 +33,119 @@ def _match(pattern: str) -> list[str]:
     return sorted(m.path for m in results)
 
 
-def list_input_files(spec: str) -> list[str]:
-    """Every file an input names: a file, a folder (recursively), a glob, or a file list."""
+MISSING = "missing"
+
+
+def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
+    """Every file an input names, as (kind, path): kind "file", or "missing" for a path in a
+    file list that does not exist. A spec is a file, a folder (recursively), a glob, or a
+    file list (`.txt`), whose relative lines are resolved against the list's folder."""
     spec = spec.rstrip("/") if not spec.endswith("://") else spec
+    if base and "://" not in spec and not os.path.isabs(spec):
+        spec = f"{base}/{spec}" if "://" in base else os.path.join(base, spec)
     if any(ch in spec for ch in "*?["):
-        return _match(spec)
+        return [("file", p) for p in _match(spec)]
     if suffix_of(spec) in LIST_SUFFIXES and FileSystems.exists(spec):
         with FileSystems.open(spec, compression_type="uncompressed") as handle:
             entries = parse_file_list(handle.read().decode("utf-8"))
-        return [path for entry in entries for path in list_input_files(entry)]
+        folder = parent_of(spec)
+        return [item for entry in entries for item in list_input_files(entry, folder)]
     if "://" not in spec:
         spec = os.path.abspath(spec)
         if os.path.isfile(spec):
-            return [spec]
+            return [("file", spec)]
         if not os.path.isdir(spec):
-            raise FileNotFoundError(f"input not found: {spec}")
-        return _match(spec + "/**")
+            return [(MISSING, spec)]
+        return [("file", p) for p in _match(spec + "/**")]
     exact = _match(spec) if FileSystems.exists(spec) else []
     if exact == [spec]:
-        return exact
-    return _match(spec + "/**")
+        return [("file", spec)]
+    found = _match(spec + "/**")
+    return [("file", p) for p in found] if found else [(MISSING, spec)]
+
+
+LISTING, UNRECOGNISED, UNITS = "listing", "unrecognised", "units"
+
+
+def _sources_of_folder(item: tuple[str, list[str]]):
+    folder, files = item
+    listing = classify_folder(folder, files)
+    yield from listing.sources
+    for path, reason in listing.unrecognised:
+        yield beam.pvalue.TaggedOutput(UNRECOGNISED, {"path": path, "reason": reason})
+    counts = {"article_files": listing.article_files, "media_files": listing.media_files}
+    yield beam.pvalue.TaggedOutput(LISTING, counts)
+
+
+def _by_folder(item: tuple[str, str]):
+    kind, path = item
+    if kind == MISSING:
+        # a listing error is a unit of its own: extract turns it into an error record
+        yield beam.pvalue.TaggedOutput(MISSING, ArticleSource(kind=MISSING, uri=path))
+    else:
+        yield parent_of(path), path
+
+
+class SumCounts(beam.CombineFn):
+    def create_accumulator(self) -> Counter:
+        return Counter()
+
+    def add_input(self, acc: Counter, counts: dict[str, int]) -> Counter:
+        acc.update(counts)
+        return acc
+
+    def merge_accumulators(self, accs) -> Counter:
+        total: Counter = Counter()
+        for acc in accs:
+            total.update(acc)
+        return total
+
+    def extract_output(self, acc: Counter) -> dict[str, int]:
+        return dict(acc)
 
 
 class ReadArticleSources(beam.PTransform):
-    """input spec -> ArticleSource, grouped by folder, spread over workers."""
+    """input spec -> {units: ArticleSource (grouped by folder, spread over workers),
+    unrecognised: {path, reason}, listing: one dict of counts}."""
 
     def __init__(self, spec: str) -> None:
         super().__init__(label="ReadArticleSources")
         self.spec = spec
 
     def expand(self, pbegin):
-        return (
+        listed = (
             pbegin
             | "Spec" >> beam.Create([self.spec])
             | "ListFiles" >> beam.FlatMap(list_input_files)
-            | "ByFolder" >> beam.Map(lambda path: (parent_of(path), path))
-            | "GroupFolder" >> beam.GroupByKey()
-            | "Sources" >> beam.FlatMap(lambda kv: sources_in_folder(kv[0], kv[1]))
-            | "Spread" >> beam.Reshuffle()
         )
+        found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(MISSING, main="files")
+        folders = (
+            found["files"]
+            | "GroupFolder" >> beam.GroupByKey()
+            | "Sources" >> beam.FlatMap(_sources_of_folder).with_outputs(UNRECOGNISED, LISTING)
+        )
+        units = (folders[None], found[MISSING]) | "AllUnits" >> beam.Flatten() | beam.Reshuffle()
+        paths = listed | "CountPaths" >> beam.Map(
+            lambda item: {"paths": 1, "errors": int(item[0] == MISSING)}
+        )
+        listing = (
+            (folders[LISTING], paths)
+            | "ListingParts" >> beam.Flatten()
+            | "Listing" >> beam.CombineGlobally(SumCounts())
+        )
+        return {UNITS: units, UNRECOGNISED: folders[UNRECOGNISED], LISTING: listing}
 
 
 class ReadRecords(beam.PTransform):
-    """A stage folder's `data-*.parquet` as record dicts."""
+    """A stage folder's `data-*.parquet` as record dicts, or as pyarrow Tables (batched)."""
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, batched: bool = False) -> None:
         super().__init__(label=f"Read[{folder.rstrip('/').rsplit('/', 1)[-1]}]")
         self.folder = folder.rstrip("/")
+        self.batched = batched
 
     def expand(self, pbegin):
-        return pbegin | "ReadParquet" >> beam.io.ReadFromParquet(f"{self.folder}/data-*.parquet")
+        pattern = f"{self.folder}/data-*.parquet"
+        if self.batched:
+            return pbegin | "ReadParquetBatched" >> beam.io.ReadFromParquetBatched(pattern)
+        return pbegin | "ReadParquet" >> beam.io.ReadFromParquet(pattern)

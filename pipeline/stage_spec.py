@@ -1,15 +1,84 @@
-"""What a stage is to the Beam wiring: its name, its input and output, its function."""
+"""What a stage is to the Beam wiring (contract v2).
+
+A stage is its name, the record kinds it reads and writes, its options and config, and a
+unit function from `transforms/` that maps one unit to a `UnitResult`. Whole-pool stages
+add any of:
+
+- `prepare`: a per-record step run before the pool pass (e.g. balance's entries), loaded
+  once per worker;
+- `pool`: a whole-pool pass (a combine, or a small Beam sub-pipeline) whose one result
+  reaches the unit function as a side input: `fn(unit, pool)`;
+- `group_key`: units are groups of records, `(group_key, [records])`, after a GroupByKey;
+- `extra_outputs`: named tables beside `data-*`, from `UnitResult.extra` or from the pool;
+- `outputs`: the shard writers (default: one Parquet `data-*` set);
+- `resource_hints`: Beam resource hints (e.g. an accelerator for dedup);
+- `batched`: units are pyarrow RecordBatches and records come back as batches.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from transforms.ledger import UnitResult
+import pyarrow as pa
 
-StageFn = Callable[[Any], UnitResult]
+from transforms.ledger import UnitResult
+from transforms.shards import ParquetShardWriter, ShardWriter
+
+StageFn = Callable[..., UnitResult]
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PoolPass:
+    """A step over the stage's whole input; its result is the unit function's side input.
+
+    Give `make_combine` (config -> an object with create_accumulator, add_input,
+    merge_accumulators and extract_output, wrapped in a `beam.CombineFn`) or
+    `make_transform` (config -> a PTransform from the records to one value)."""
+
+    make_combine: Callable[[Any], Any] | None = None
+    make_transform: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class ExtraOutput:
+    """A named table written beside `data-*`: `name-SSSSS-of-NNNNN.parquet`."""
+
+    name: str
+    schema: pa.Schema
+    # the column that shards and orders it
+    key_field: str
+    # rows made from the pool's result; without it rows come from `UnitResult.extra[name]`
+    from_pool: Callable[[Any], Iterable[Record]] | None = None
+
+
+@dataclass(frozen=True)
+class ShardOutput:
+    """One set of shard files a stage writes its records to.
+
+    `path(partition, index, total)` names a shard relative to the stage folder; records are
+    partitioned by `partition_field` (None: one partition, "") and each partition gets its
+    own shard count; `order(table)` puts a shard's rows in their final order."""
+
+    writer: ShardWriter
+    path: Callable[[str, int, int], str]
+    # the shard files, relative to the stage folder, for reading the row count back
+    glob: str
+    partition_field: str | None = None
+    order: Callable[[pa.Table], pa.Table] | None = None
+
+
+def data_shard_path(partition: str, index: int, total: int) -> str:
+    return f"data-{index:05d}-of-{total:05d}.parquet"
+
+
+def parquet_data_output(schema: pa.Schema) -> ShardOutput:
+    return ShardOutput(
+        writer=ParquetShardWriter(schema), path=data_shard_path, glob="data-*.parquet"
+    )
 
 
 @dataclass(frozen=True)
@@ -26,7 +95,17 @@ class StageSpec:
     make_fn: Callable[[Any], StageFn]
     # (key, source_uri) of an input unit, for error records
     unit_key: Callable[[Any], tuple[str, str]]
+    prepare: Callable[[Any], Callable[[Record], Record]] | None = None
+    pool: PoolPass | None = None
+    # config -> (record, pool) -> group key
+    group_key: Callable[[Any], Callable[[Record, Any], str]] | None = None
+    extra_outputs: tuple[ExtraOutput, ...] = ()
+    # config -> the shard sets its records go to; None: Parquet `data-*`
+    outputs: Callable[[Any], list[ShardOutput]] | None = None
+    # config -> Beam resource hints, e.g. {"accelerator": "type:nvidia-l4;count:1"}
+    resource_hints: Callable[[Any], dict[str, str]] | None = None
+    batched: bool = False
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str]:
+def record_key(record: Record) -> tuple[str, str]:
     return record.get("key") or "", record.get("source_uri") or ""

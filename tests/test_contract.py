@@ -108,19 +108,38 @@ def test_input_forms_folder_glob_file_and_list(tmp_path) -> None:
     for rel in ("a/PMC1/PMC1.nxml", "a/PMC1/f1.jpg", "b/x.tar.gz", "c/loose.xml"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
+
+    def paths(spec: str) -> list[str]:
+        listed = list_input_files(spec)
+        assert {kind for kind, _ in listed} <= {"file"}
+        return [path for _, path in listed]
+
     everything = sorted(str(p) for p in tmp_path.rglob("*") if p.is_file())
-    assert list_input_files(str(tmp_path)) == everything
-    assert list_input_files(str(tmp_path / "c" / "loose.xml")) == [str(tmp_path / "c/loose.xml")]
-    assert list_input_files(str(tmp_path / "*" / "*.tar.gz")) == [str(tmp_path / "b/x.tar.gz")]
+    assert paths(str(tmp_path)) == everything
+    assert paths(str(tmp_path / "c" / "loose.xml")) == [str(tmp_path / "c/loose.xml")]
+    assert paths(str(tmp_path / "*" / "*.tar.gz")) == [str(tmp_path / "b/x.tar.gz")]
     listing = tmp_path / "inputs.txt"
     listing.write_text(f"# two entries\n{tmp_path / 'a'}\n{tmp_path / 'b' / 'x.tar.gz'}\n")
-    assert list_input_files(str(listing)) == [
+    assert paths(str(listing)) == [
         str(tmp_path / "a/PMC1/PMC1.nxml"),
         str(tmp_path / "a/PMC1/f1.jpg"),
         str(tmp_path / "b/x.tar.gz"),
     ]
-    with pytest.raises(FileNotFoundError):
-        list_input_files(str(tmp_path / "missing"))
+
+
+def test_a_missing_line_in_a_list_is_one_listing_error_and_relative_lines_use_its_folder(
+    tmp_path,
+) -> None:
+    from pipeline.sources import list_input_files
+
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "PMC2.nxml").write_bytes(b"x")
+    listing = tmp_path / "lists" / "inputs.txt"
+    listing.write_text("PMC2.nxml\nnot-there.nxml\n")
+    assert list_input_files(str(listing)) == [
+        ("file", str(tmp_path / "lists" / "PMC2.nxml")),
+        ("missing", str(tmp_path / "lists" / "not-there.nxml")),
+    ]
 
 
 def test_cli_refuses_a_missing_input(tmp_path, capsys) -> None:

@@ -266,8 +266,26 @@ def test_pipeline_cli_runs_on_the_demo_corpus(corpus, records, tmp_path, capsys)
     assert keys == set(records)
     for folder in report.stage_folders(out):
         assert json.loads((folder / "stats.json").read_text())["ledger_ok"], folder
+        assert_loads_with_datasets(folder)
     capsys.readouterr()
     assert report.main([str(out)]) == 0
     folders = report.stage_folders(out)
     last = capsys.readouterr().out.strip().splitlines()[-len(folders) :]
     assert [line.split()[-1] for line in last] == [f"{f}/data-*.parquet" for f in folders]
+
+
+def assert_loads_with_datasets(folder) -> None:
+    """Every stage folder loads with `datasets` as it is: a PIL image, typed columns."""
+    import datasets
+    from PIL import Image
+
+    files = sorted(str(p) for p in folder.glob("data-*.parquet"))
+    loaded = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert isinstance(loaded.features["image"], datasets.Image), folder
+    assert isinstance(loaded.features["year"], datasets.Value)
+    assert loaded.features["year"].dtype == "int32"
+    first = loaded[0]
+    assert isinstance(first["image"], Image.Image) and first["image"].size[0] > 0
+    streamed = datasets.load_dataset("parquet", data_files=files, split="train", streaming=True)
+    row = next(iter(streamed))
+    assert isinstance(row["image"], Image.Image) and row["key"] == first["key"]

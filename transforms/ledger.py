@@ -1,9 +1,11 @@
 """The stage contract in plain Python: what one input unit yields, and the ledger.
 
-Every stage turns one input unit (an article source, or one record) into a
-`UnitResult`: the records it keeps, the candidates it drops (with a reason), or
-one `Failure` that stands for the whole unit. `Ledger` adds these up so that
-`in == in_with_output + in_empty + sum(errors)` and `found == out + sum(dropped)`.
+Every stage turns one input unit (an article source, one record, a group of records or a
+pyarrow `RecordBatch`) into a `UnitResult`: the records it keeps, the candidates it drops
+(with a reason), rows for the stage's extra tables, or one `Failure` that stands for the
+whole unit. `Ledger` adds these up so that `in == in_with_output + in_empty + sum(errors)`
+and `found == out + sum(dropped)`. A unit of several rows counts as that many inputs: a
+failed group is an error for each of its rows.
 """
 
 from __future__ import annotations
@@ -42,11 +44,14 @@ class Failure:
 
 @dataclass
 class UnitResult:
-    records: list[dict[str, Any]] = field(default_factory=list)
+    # dicts, or one pyarrow RecordBatch/Table for batched stages
+    records: Any = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
     error: Failure | None = None
     # why a unit yielded no candidates at all, e.g. "no_figures", "notice:retraction"
     empty_reason: str | None = None
+    # rows for the stage's extra tables, by table name (e.g. "duplicates")
+    extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def run_unit(fn: Callable[[Any], UnitResult], unit: Any, key: str, source_uri: str) -> UnitResult:
@@ -73,15 +78,24 @@ class Ledger:
     empty_reasons: Counter = field(default_factory=Counter)
 
     @classmethod
-    def of(cls, result: UnitResult) -> Ledger:
-        ledger = cls(inputs=1)
+    def of(cls, result: UnitResult, rows: int = 1) -> Ledger:
+        """The ledger of one unit; `rows` > 1 for a group or batch, which counts by row: each
+        row in is one candidate, passed on or dropped."""
+        ledger = cls(inputs=rows)
         if result.error is not None:
-            ledger.errors[result.error.error_type] += 1
+            ledger.errors[result.error.error_type] += rows
             return ledger
-        ledger.found = len(result.records) + len(result.drops)
-        ledger.out = len(result.records)
+        out = len(result.records)
+        ledger.found = out + len(result.drops)
+        ledger.out = out
         ledger.dropped.update(d.reason for d in result.drops)
-        if result.records:
+        if rows != 1:
+            # a row that is neither passed on nor dropped goes uncounted, so the ledger fails
+            ledger.in_with_output = out
+            ledger.in_empty = len(result.drops)
+            ledger.empty_reasons.update(d.reason for d in result.drops)
+            return ledger
+        if out:
             ledger.in_with_output = 1
         else:
             ledger.in_empty = 1

@@ -106,6 +106,8 @@ class Extractor:
             return pdf_unit(
                 data, source.uri, self.config.pdf_config(), self.config.keep_missing_images
             )
+        if source.kind == "missing":
+            raise StageError("input_missing", f"{source.uri}: listed in the input, not found")
         raise StageError("unsupported_source", f"{source.uri}: no extractor for {source.kind!r}")
 
     def _read_media(self, uri: str) -> bytes:

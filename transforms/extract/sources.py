@@ -22,7 +22,8 @@ NON_ARTICLE_XML = {"manifest.xml"}
 
 @dataclass(frozen=True)
 class ArticleSource:
-    kind: str  # "xml", "targz" or "pdf"
+    # "xml", "targz" or "pdf"; "missing" for a listed path that does not exist
+    kind: str
     uri: str
     media: tuple[str, ...] = ()  # other files of the article's folder
     # the folder name stands in as key when the folder holds one article file
@@ -72,6 +73,39 @@ def sources_in_folder(folder: str, files: Iterable[str]) -> list[ArticleSource]:
     if not xmls:
         sources.extend(ArticleSource(kind="pdf", uri=p, folder_key=None) for p in pdfs)
     return sources
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """What the listing made of one folder's files: every file is an article file (a unit),
+    a media file of one, or unrecognised (with a reason)."""
+
+    sources: list[ArticleSource]
+    media_files: int
+    unrecognised: list[tuple[str, str]]
+
+    @property
+    def article_files(self) -> int:
+        return len(self.sources)
+
+
+def classify_folder(folder: str, files: Iterable[str]) -> FolderListing:
+    files = sorted(set(files))
+    sources = sources_in_folder(folder, files)
+    used = {s.uri for s in sources}
+    media = {m for s in sources for m in s.media} - used
+    unrecognised = []
+    for path in files:
+        if path in used or path in media:
+            continue
+        if posixpath.basename(path).lower() in NON_ARTICLE_XML:
+            reason = "package_metadata"
+        elif not sources:
+            reason = "no_article_file_in_folder"
+        else:
+            reason = "not_article_or_media"
+        unrecognised.append((path, reason))
+    return FolderListing(sources, len(media), unrecognised)
 
 
 def group_sources(paths: Iterable[str]) -> list[ArticleSource]:
