@@ -22,6 +22,7 @@ from demo.corpus import N_ARTICLES, plan_corpus
 from demo.jats_writer import article_xml
 from demo.model import ArticlePlan, FigurePlan
 from demo.text import Math
+from transforms.keys import figure_key
 
 MANIFEST = "corpus.json"
 PACKAGE_MTIME = 1_700_000_000  # fixed, so packages are reproducible
@@ -45,7 +46,7 @@ def targz(members: dict[str, bytes], folder: str) -> bytes:
 def _figure_entry(art: ArticlePlan, fig: FigurePlan) -> dict[str, Any]:
     math = [p.text for p in fig.parts or [] if isinstance(p, Math)] if fig.math else []
     return {
-        "key": f"{art.pmcid}/{fig.fig_id}",
+        "key": figure_key(art.pmcid, fig.fig_id),
         "fig_id": fig.fig_id,
         "label": fig.label,
         "file": fig.file,

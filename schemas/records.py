@@ -20,6 +20,8 @@ ARTICLE_FIELDS: list[pa.Field] = [
     pa.field("pmcid", pa.string()),
     pa.field("pmid", pa.string()),
     pa.field("doi", pa.string()),
+    # PMC's version of the article (`PMC1234567.2` -> 2); never part of the key
+    pa.field("article_version", pa.int32()),
     pa.field("article_title", pa.string()),
     pa.field("journal", pa.string()),
     pa.field("year", pa.int32()),

@@ -14,19 +14,14 @@ from transforms.extract.images import (
     image_fields,
     normalise_image,
 )
-from transforms.extract.jats import (
-    FigureCandidate,
-    ParsedArticle,
-    article_key,
-    figure_key,
-    parse_articles,
-)
+from transforms.extract.jats import FigureCandidate, ParsedArticle, parse_articles
 from transforms.extract.jats_meta import ArticleMeta
 from transforms.extract.media import MediaIndex
 from transforms.extract.packages import read_package
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
 from transforms.extract.pdf_records import PdfFallback, pdf_unit
 from transforms.extract.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
+from transforms.keys import article_key, figure_key, split_pmc_version
 from transforms.ledger import Drop, StageError, UnitResult
 
 MAX_XML_BYTES = 256 * 1024 * 1024
@@ -69,11 +64,26 @@ def _stem(uri: str) -> str:
     return name
 
 
-def _meta_fields(meta: ArticleMeta) -> dict:
+def name_version(names: list[str], pmcid: str | None) -> int | None:
+    """The version in a PMC Cloud folder or file name (`PMC1234567.2`) of this article.
+
+    A name counts only when its PMCID is the article's (or the article states none), so a
+    folder named after one article does not lend its version to another.
+    """
+    for name in names:
+        base, version = split_pmc_version(name)
+        if version is not None and (pmcid is None or base == article_key(pmcid, None, "")):
+            return version
+    return None
+
+
+def _meta_fields(meta: ArticleMeta, names: list[str]) -> dict:
+    version = name_version(names, meta.pmcid)
     return {
         "pmcid": meta.pmcid,
         "pmid": meta.pmid,
         "doi": meta.doi,
+        "article_version": meta.version if version is None else version,
         "article_title": meta.title,
         "journal": meta.journal,
         "year": meta.year,
@@ -97,8 +107,8 @@ class Extractor:
         if source.kind == "xml":
             data = self.read(source.uri, self.config.max_xml_bytes)
             media = MediaIndex(source.media)
-            fallback = source.folder_key or _stem(source.uri)
-            return self._from_xml(data, source.uri, media, fallback, self._read_media)
+            names = [n for n in (source.folder_key, _stem(source.uri)) if n] or [""]
+            return self._from_xml(data, source.uri, media, names, self._read_media)
         if source.kind == "targz":
             return self._from_package(source)
         if source.kind == "pdf":
@@ -130,7 +140,7 @@ class Extractor:
                 files[name],
                 f"{source.uri}#{name}",
                 media,
-                _stem(source.uri) if len(xmls) == 1 else _stem(name),
+                [_stem(source.uri)] if len(xmls) == 1 else [_stem(name)],
                 files.__getitem__,
             )
             result.records.extend(part.records)
@@ -143,21 +153,27 @@ class Extractor:
         data: bytes,
         uri: str,
         media: MediaIndex,
-        fallback: str,
+        names: list[str],
         read_media: Callable[[str], bytes],
     ) -> UnitResult:
+        """`names`: the folder name and file stem, the key's fallback and a version's source."""
         articles = parse_articles(data, uri)
         if not articles:
             return UnitResult(empty_reason="not_an_article")
         result = UnitResult()
         notices = []
         for index, parsed in enumerate(articles):
-            name = fallback if len(articles) == 1 else f"{fallback}-a{index + 1}"
+            fallback = names[0] if len(articles) == 1 else f"{names[0]}-a{index + 1}"
             if parsed.notice:
                 notices.append(parsed.notice)
-            self._article_records(
-                parsed, article_key(parsed.meta, name), uri, media, read_media, result
+            akey = article_key(parsed.meta.pmcid, parsed.meta.doi, fallback)
+            base = new_record(
+                FIGURE_SCHEMA,
+                source_kind="jats",
+                source_uri=uri,
+                **_meta_fields(parsed.meta, names),
             )
+            self._article_records(parsed, akey, base, uri, media, read_media, result)
         if not result.records and not result.drops:
             result.empty_reason = f"notice:{notices[0]}" if notices else "no_figures"
         return result
@@ -166,16 +182,14 @@ class Extractor:
         self,
         parsed: ParsedArticle,
         akey: str,
+        base: dict,
         uri: str,
         media: MediaIndex,
         read_media: Callable[[str], bytes],
         result: UnitResult,
     ) -> None:
-        # every figure of the article starts from this record: copying it costs less than
+        # every figure of the article starts from `base`: copying it costs less than
         # building each from keywords
-        base = new_record(
-            FIGURE_SCHEMA, source_kind="jats", source_uri=uri, **_meta_fields(parsed.meta)
-        )
         pdf = PdfFallback(media, uri, read_media, self.config.pdf_config())
         seen: set[str] = set()
         for fig_id in parsed.without_graphic:

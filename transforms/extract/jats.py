@@ -355,23 +355,3 @@ def parse_articles(data: bytes, uri: str = "", prune: bool = True) -> list[Parse
     tree = parse_xml(data, uri, prune)
     articles = find_articles(tree)
     return [parse_article(a) for a in articles]
-
-
-_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def slug(text: str) -> str:
-    return _KEY_UNSAFE.sub("-", text).strip("-")
-
-
-def article_key(meta: ArticleMeta, fallback: str) -> str:
-    """PMCID, else a slug of the DOI, else the fallback (folder name or file stem)."""
-    if meta.pmcid:
-        return meta.pmcid
-    if meta.doi:
-        return "doi-" + slug(meta.doi.lower())
-    return slug(fallback) or "article"
-
-
-def figure_key(article: str, fig_id: str) -> str:
-    return f"{article}/{slug(fig_id)}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from transforms.extract.jats_text import element_text, first_child, squash
+from transforms.keys import split_pmc_version
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -24,6 +25,8 @@ class ArticleMeta:
     pmcid: str | None = None
     pmid: str | None = None
     doi: str | None = None
+    # the article's version, from `pmcid-ver` (`PMC1234567.2`) or `<article-version>`
+    version: int | None = None
     title: str | None = None
     journal: str | None = None
     year: int | None = None
@@ -95,6 +98,23 @@ def _license(perms: etree._Element | None) -> tuple[str | None, str | None]:
         if name or url:
             return name, url or None
     return None, None
+
+
+def version_number(text: str) -> int | None:
+    """A version that is a whole number ('2', 'v2'); None for 'VoR', '1.2', '' or too large."""
+    digits = text.strip().lower().removeprefix("v")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+        return None
+    return int(digits)
+
+
+def _article_version(kids: dict[str, list[etree._Element]]) -> int | None:
+    """JATS 1.2+ `<article-version>`, alone or among `<article-version-alternatives>`."""
+    versions = list(kids.get("article-version", ()))
+    for group in kids.get("article-version-alternatives", ()):
+        versions.extend(descendants(group, "article-version"))
+    numbers = [n for n in (version_number(plain_text(v)) for v in versions) if n is not None]
+    return max(numbers) if numbers else None
 
 
 def _year(dates: list[etree._Element]) -> int | None:
@@ -181,6 +201,10 @@ def article_meta(article: etree._Element) -> ArticleMeta:
                 meta.pmid = value
             elif kind == "doi" and value:
                 meta.doi = value
+            elif kind == "pmcid-ver" and value and meta.version is None:
+                meta.version = split_pmc_version(value)[1]
+        if meta.version is None:
+            meta.version = _article_version(kids)
         groups = kids.get("title-group")
         meta.title = element_text(groups and first_child(groups[0], "article-title")) or None
     if journal_el is not None:

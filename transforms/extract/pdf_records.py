@@ -1,32 +1,45 @@
 """Figure records from a PDF, and PDF images for JATS figures whose image files are missing.
 
-Keys follow the JATS ones: the article is a slug of the DOI found in the PDF, else
-the file stem; the figure id comes from the label ("Figure 3" -> F3, "Figure S2" -> FS2).
+Keys follow the JATS ones: the article is the PMCID when the file is named by one
+(`PMC1234567.pdf`, or `PMC1234567.2.pdf` as PMC Cloud names version 2, which also gives
+`article_version`), else a slug of the DOI found in the PDF, else the file stem; the figure
+id comes from the label ("Figure 3" -> F3, "Figure S2" -> FS2).
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 from typing import Any
 
 from schemas import FIGURE_SCHEMA, new_record
 from transforms.extract.images import image_fields
-from transforms.extract.jats import article_key, figure_key
-from transforms.extract.jats_meta import ArticleMeta
 from transforms.extract.media import MediaIndex
 from transforms.extract.pdf import PdfConfig, PdfDocument, PdfFigure
 from transforms.extract.pdf_captions import label_key
 from transforms.extract.pdf_run import parse_pdf_limited
+from transforms.keys import article_key, figure_key, split_pmc_version
 from transforms.ledger import Drop, StageError, UnitResult
 
 # the fields a JATS article keeps when its PDF lends the image
 JATS_FIELDS = ("label", "caption_title", "caption", "captions_other", "mentions", "metadata")
 
 
+_PMCID = re.compile(r"PMC\d+", re.IGNORECASE)
+
+
 def pdf_stem(uri: str) -> str:
     name = posixpath.basename(uri)
     return name[:-4] if name.lower().endswith(".pdf") else name
+
+
+def pmc_name(stem: str) -> tuple[str | None, int | None]:
+    """(PMCID, version) of a PDF named by PMC: 'PMC1234567.2' -> ('PMC1234567', 2)."""
+    base, version = split_pmc_version(stem)
+    if _PMCID.fullmatch(base):
+        return base.upper(), version
+    return None, None
 
 
 def pdf_image_fields(figure: PdfFigure, pdf_uri: str, name: str) -> dict[str, Any]:
@@ -38,7 +51,8 @@ def pdf_image_fields(figure: PdfFigure, pdf_uri: str, name: str) -> dict[str, An
 def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool) -> UnitResult:
     """One PDF -> its figure records; uncaptioned graphics and imageless figures as drops."""
     doc = parse_pdf_limited(data, uri, config)
-    akey = article_key(ArticleMeta(doi=doc.doi, title=doc.title), pdf_stem(uri))
+    named_pmcid, version = pmc_name(pdf_stem(uri))
+    akey = article_key(named_pmcid, doc.doi, pdf_stem(uri))
     result = UnitResult()
     seen: set[str] = set()
     for figure in doc.figures:
@@ -49,6 +63,7 @@ def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool
         fields = dict(
             key=key,
             doi=doc.doi,
+            article_version=version,
             article_title=doc.title,
             fig_id=f"F{figure.number}",
             label=figure.label,

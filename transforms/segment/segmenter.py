@@ -20,6 +20,7 @@ from PIL import Image
 
 from schemas import PANEL_SCHEMA, new_record
 from transforms.extract.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
+from transforms.keys import panel_key
 from transforms.ledger import StageError, UnitResult
 from transforms.segment.panel_align import align
 from transforms.segment.panel_labels import THIN
@@ -103,7 +104,7 @@ class Segmenter:
             PANEL_SCHEMA,
             **{
                 **record,
-                "key": f"{record['key']}/p0",
+                "key": panel_key(record["key"], 0),
                 "parent_key": record["key"],
                 "panel_index": 0,
                 "subcaption": own,
@@ -119,7 +120,7 @@ class Segmenter:
             PANEL_SCHEMA,
             **{
                 **record,
-                "key": f"{record['key']}/p0",
+                "key": panel_key(record["key"], 0),
                 "parent_key": record["key"],
                 "panel_index": 0,
                 "bbox": [0, 0, w, h] if w and h else None,
@@ -162,7 +163,7 @@ class Segmenter:
                     PANEL_SCHEMA,
                     **{
                         **record,
-                        "key": f"{record['key']}/p{index}",
+                        "key": panel_key(record["key"], index),
                         "image": {"bytes": data, "path": f"{stem}_p{index}.{fmt}"},
                         "image_format": fmt,
                         "width": crop.width,
