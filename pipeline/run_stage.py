@@ -183,8 +183,16 @@ class RunStage(beam.PTransform):
             process = process.with_resource_hints(**spec.resource_hints(config))
         tags = [DROPS, ERRORS, LEDGER, *(extra_tag(x.name) for x in spec.extra_outputs)]
         outs = units | "Process" >> process.with_outputs(*tags, main=RECORDS)
-        ledger = outs[LEDGER] | "MergeLedger" >> beam.CombineGlobally(MergeLedgers())
-        result = {RECORDS: outs[RECORDS], DROPS: outs[DROPS], ERRORS: outs[ERRORS], LEDGER: ledger}
+        records, drops, ledgers = outs[RECORDS], outs[DROPS], outs[LEDGER]
+        if spec.regroup is not None:
+            from pipeline.regroup import RegroupRecords
+
+            regrouped = records | RegroupRecords(spec.name, spec.regroup)
+            records = regrouped["records"]
+            drops = (drops, regrouped[DROPS]) | "AllDrops" >> beam.Flatten()
+            ledgers = (ledgers, regrouped[LEDGER]) | "AllLedgers" >> beam.Flatten()
+        ledger = ledgers | "MergeLedger" >> beam.CombineGlobally(MergeLedgers())
+        result = {RECORDS: records, DROPS: drops, ERRORS: outs[ERRORS], LEDGER: ledger}
         for extra in spec.extra_outputs:
             if extra.from_pool is not None:
                 rows = pool | f"Rows[{extra.name}]" >> beam.FlatMap(extra.from_pool)

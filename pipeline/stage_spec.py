@@ -12,7 +12,9 @@ add any of:
 - `extra_outputs`: named tables beside `data-*`, from `UnitResult.extra` or from the pool;
 - `outputs`: the shard writers (default: one Parquet `data-*` set);
 - `resource_hints`: Beam resource hints (e.g. an accelerator for dedup);
-- `batched`: units are pyarrow RecordBatches and records come back as batches.
+- `batched`: units are pyarrow RecordBatches and records come back as batches;
+- `regroup`: after the units, records meet by a group key and one function keeps some
+  (extract: one source per article).
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ class PoolPass:
 
     make_combine: Callable[[Any], Any] | None = None
     make_transform: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Regroup:
+    """After the units: records meet by `group_key` and `fn((group_key, records))` keeps
+    some and drops the rest (extract's one source per article)."""
+
+    group_key: Callable[[Record], str]
+    fn: Callable[[tuple[str, list[Record]]], UnitResult]
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class StageSpec:
     # config -> Beam resource hints, e.g. {"accelerator": "type:nvidia-l4;count:1"}
     resource_hints: Callable[[Any], dict[str, str]] | None = None
     batched: bool = False
+    regroup: Regroup | None = None
 
 
 def record_key(record: Record) -> tuple[str, str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from pipeline.sources import read_bytes
-from pipeline.stage_spec import StageSpec
+from pipeline.stage_spec import Regroup, StageSpec
 from transforms.extract.extractor import MAX_MEDIA_BYTES, ExtractConfig, Extractor
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
+from transforms.extract.source_winner import article_group_key, resolve_article
 from transforms.extract.sources import ArticleSource
 
 
@@ -70,4 +71,6 @@ EXTRACT = StageSpec(
     make_config=make_config,
     make_fn=make_fn,
     unit_key=unit_key,
+    # two sources of one article (versions, XML and PDF, folder and package): one wins
+    regroup=Regroup(group_key=article_group_key, fn=resolve_article),
 )

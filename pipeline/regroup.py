@@ -1,0 +1,75 @@
+"""A stage's regroup step: after its units, records meet by a group key and one function
+decides over each group (extract: one source per article, `duplicate_source`).
+
+The step only removes records it had been given, so its ledger is a correction to the
+stage's: `out` goes down by what it drops and `dropped` up by the same. A group whose
+function fails is not lost: each of its records becomes a drop with the error's type as
+the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.run_stage import DROPS, LEDGER
+from pipeline.stage_spec import Regroup
+from transforms.ledger import Drop, Ledger, StageError
+
+
+def drop_row(stage: str, drop: Drop) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "key": drop.key,
+        "source_uri": drop.source_uri,
+        "reason": drop.reason,
+        "detail": drop.detail,
+    }
+
+
+class RegroupDoFn(beam.DoFn):
+    def __init__(self, stage: str, regroup: Regroup) -> None:
+        self.stage = stage
+        self.regroup = regroup
+
+    def process(self, unit: tuple[str, Any]):
+        group_key, records = unit[0], list(unit[1])
+        try:
+            result = self.regroup.fn((group_key, records))
+            kept, drops = list(result.records), list(result.drops)
+        except StageError as exc:
+            kept = []
+            drops = [
+                Drop(r["key"], exc.error_type, r.get("source_uri") or "", exc.message)
+                for r in records
+            ]
+        if len(kept) + len(drops) != len(records):
+            raise RuntimeError(f"regroup of {group_key!r} lost records")  # a bug, not input
+        yield from kept
+        for drop in drops:
+            yield beam.pvalue.TaggedOutput(DROPS, drop_row(self.stage, drop))
+        if drops:
+            yield beam.pvalue.TaggedOutput(
+                LEDGER, Ledger(out=-len(drops), dropped=Counter(d.reason for d in drops))
+            )
+
+
+class RegroupRecords(beam.PTransform):
+    def __init__(self, stage: str, regroup: Regroup) -> None:
+        super().__init__(label=f"Regroup{stage.capitalize()}")
+        self.stage = stage
+        self.regroup = regroup
+
+    def expand(self, records):
+        group_of = self.regroup.group_key
+        return (
+            records
+            | "Key" >> beam.Map(lambda r: (group_of(r), r))
+            | "Group" >> beam.GroupByKey()
+            | "Decide"
+            >> beam.ParDo(RegroupDoFn(self.stage, self.regroup)).with_outputs(
+                DROPS, LEDGER, main="records"
+            )
+        )
