@@ -39,7 +39,7 @@ from transforms.extract.pdf_eval import (  # noqa: E402
     score_labels,
     truth_from_pdffigures2,
 )
-from transforms.extract.pdf_layout import iou  # noqa: E402
+from transforms.extract.pdf_page import iou  # noqa: E402
 from transforms.extract.pdf_run import parse_pdf_limited  # noqa: E402
 from transforms.ledger import StageError  # noqa: E402
 

@@ -40,11 +40,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from transforms.boxes import iou  # noqa: E402
 from transforms.extract.extractor import ExtractConfig, Extractor  # noqa: E402
 from transforms.extract.jats import parse_articles  # noqa: E402
 from transforms.extract.sources import group_sources  # noqa: E402
+from transforms.segment.panel_geometry import Box  # noqa: E402
 from transforms.segment.panel_synth import BOLD_FONTS, figure_record, synthetic_set  # noqa: E402
-from transforms.segment.panels import Box, SegmentConfig, iou, segment_image, work_image  # noqa: E402
+from transforms.segment.panel_types import SegmentConfig  # noqa: E402
+from transforms.segment.panels import segment_image, work_image  # noqa: E402
 from transforms.segment.segmenter import Segmenter, caption_hints  # noqa: E402
 from transforms.segment.subcaptions import split_caption  # noqa: E402
 

@@ -9,20 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from transforms.boxes import iou, union
+from transforms.segment.panel_geometry import gap, merge_overlaps, reading_order, regular, scale_box
 from transforms.segment.panel_labels import read_glyph
+from transforms.segment.panel_lettering import plausible_labels
 from transforms.segment.panel_synth import label_font, synthetic_set
-from transforms.segment.panels import (
-    CaptionHints,
-    gap,
-    iou,
-    merge_overlaps,
-    plausible_labels,
-    reading_order,
-    regular,
-    scale_box,
-    segment_image,
-    union,
-)
+from transforms.segment.panel_types import CaptionHints
+from transforms.segment.panels import segment_image
 
 DATA = Path(__file__).parent / "data"
 

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from transforms.extract.pdf_layout import (
-    Graphic,
-    PageLayout,
-    TextBlock,
-    absorb_labels,
-    caption_groups,
-    cluster_graphics,
-    iou,
-    match_captions,
-)
+from transforms.extract.pdf_caption_groups import caption_groups
+from transforms.extract.pdf_clusters import absorb_labels, cluster_graphics
+from transforms.extract.pdf_layout import match_captions
+from transforms.extract.pdf_page import Graphic, PageLayout, TextBlock, iou
 
 BODY = "Body text of the article that runs on for a while, long enough to be a paragraph. " * 2
 

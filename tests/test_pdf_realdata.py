@@ -19,7 +19,7 @@ from transforms.extract.pdf_eval import (
     score_labels,
     truth_from_pdffigures2,
 )
-from transforms.extract.pdf_layout import iou
+from transforms.extract.pdf_page import iou
 from transforms.extract.sources import ArticleSource, group_sources
 from transforms.ledger import StageError, UnitResult, run_unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline.stage_spec import StageSpec, record_key
-from transforms.segment.panels import SegmentConfig
+from transforms.segment.panel_types import SegmentConfig
 from transforms.segment.segmenter import Segmenter, SegmentStageConfig
 
 _DEFAULTS = SegmentConfig()

@@ -14,28 +14,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from transforms.boxes import area, intersection
 from transforms.extract.images import (
     DEFAULT_MAX_PIXELS,
     ImageRejected,
     NormalisedImage,
     normalise_image,
 )
+from transforms.extract.pdf_caption_groups import CaptionGroup, caption_groups
 from transforms.extract.pdf_captions import guess_language
-from transforms.extract.pdf_layout import (
-    CaptionGroup,
-    Cluster,
-    Graphic,
-    Match,
-    PageLayout,
-    Rect,
-    TextBlock,
-    absorb_labels,
-    area,
-    caption_groups,
-    cluster_graphics,
-    intersection,
-    match_captions,
-)
+from transforms.extract.pdf_clusters import Cluster, absorb_labels, cluster_graphics
+from transforms.extract.pdf_layout import Match, match_captions
+from transforms.extract.pdf_page import Graphic, PageLayout, Rect, TextBlock
 from transforms.ledger import StageError
 
 DEFAULT_DPI = 150

@@ -18,7 +18,7 @@ from pathlib import Path
 from transforms.extract.jats import parse_articles
 from transforms.extract.pdf import PdfDocument
 from transforms.extract.pdf_captions import label_key, parse_label
-from transforms.extract.pdf_layout import Rect
+from transforms.extract.pdf_page import Rect
 
 CAPTION_MATCH = 0.8
 
