@@ -143,6 +143,13 @@ def test_a_caption_without_markers_is_all_preamble() -> None:
     assert split_caption(None).preamble_spans == ()
 
 
+def test_ampersand_words_are_not_panel_markers() -> None:
+    cap = "Title. (A) CT. (B) Biopsy stained with H&E. Scale bars, 50 µm."
+    assert groups(cap) == [("A",), ("B",)]
+    assert split_caption(cap).text_for("B") == "Biopsy stained with H&E"
+    assert groups("Effects. (A & B) Blots. (C) Counts.") == [("A", "B"), ("C",)]
+
+
 @pytest.mark.realdata
 def test_hand_checked_real_captions(testdata: Path) -> None:
     truth = json.loads((DATA / "subcaption_truth.json").read_text())["captions"]

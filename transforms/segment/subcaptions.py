@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from transforms.segment.caption_spans import CollapsedCaption, Span
 
 _LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
-_SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|&|to|[-–—−~])\s*"
+# "&" joins labels only between spaces: "H&E" and "R&D" are words, not "H and E"
+_SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|(?<=\s)&(?=\s)|to|[-–—−~])\s*"
 _GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
 _LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
 _RANGE_RE = re.compile(r"[-–—−~]|\bto\b")
 # a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
-_BARE_RE = re.compile(rf"(?<![\w(\-–—−])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
+_BARE_RE = re.compile(rf"(?<![\w(\-–—−&])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
 # "(A)", "(A–C)", and "(C)-(E)" / "(C) and (D)" as one marker
 _PAREN_RE = re.compile(rf"(?<!\w)\(({_GROUP})\)(?:({_SEP})\(({_GROUP})\))?")
 _POSITION_RE = re.compile(
