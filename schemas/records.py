@@ -70,6 +70,8 @@ PANEL_FIELDS: list[pa.Field] = [
     pa.field("bbox", pa.list_(pa.int32())),  # [x0, y0, x1, y1] in the parent's pixels
     pa.field("is_compound", pa.bool_()),
     pa.field("subcaption", pa.string()),
+    # the pieces of `caption` that make up `subcaption`, [start, end) positions in `caption`
+    pa.field("subcaption_spans", pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32())]))),
     pa.field("caption_preamble", pa.string()),
     pa.field("seg_method", pa.string()),  # "no_image" for caption-only records
     pa.field("seg_score", pa.float32()),

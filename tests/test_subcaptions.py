@@ -101,6 +101,55 @@ def test_shared_sentences_after_the_last_panel_go_to_the_preamble() -> None:
     assert split.preamble == "Title. Scale bars, 10 µm. Data are means."
 
 
+def pieces(caption: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
+    return [caption[start:end] for start, end in spans]
+
+
+def test_spans_are_the_pieces_of_the_caption_each_text_is_made_of() -> None:
+    cap = "Title. (A) Control cells. (B) Treated cells. Scale bars, 10 µm."
+    split = split_caption(cap)
+    assert [pieces(cap, p.spans) for p in split.parts] == [["Control cells"], ["Treated cells"]]
+    # the preamble: the text before the first marker, and the shared sentences at the end
+    assert pieces(cap, split.preamble_spans) == ["Title.", "Scale bars, 10 µm."]
+    assert split.spans_for("b") == split.parts[1].spans and split.spans_for("Z") is None
+
+
+def test_spans_index_the_caption_as_written_not_its_collapsed_whitespace() -> None:
+    cap = "  Title.\n(A)  Control\n\t cells.\n(B) Treated  cells.  "
+    split = split_caption(cap)
+    assert split.text_for("A") == "Control cells"
+    assert pieces(cap, split.spans_for("A")) == ["Control\n\t cells"]
+    assert pieces(cap, split.spans_for("B")) == ["Treated  cells"]
+    assert pieces(cap, split.preamble_spans) == ["Title."]
+
+
+def test_grouped_and_inline_subcaptions_have_several_pieces() -> None:
+    cap = "Findings. (A and B) Brain MRI. (B) Fundus photograph. (C) Chest radiograph."
+    split = split_caption(cap)
+    assert pieces(cap, split.spans_for("A")) == ["Brain MRI"]
+    assert pieces(cap, split.spans_for("B")) == ["Brain MRI", "Fundus photograph"]
+    cap = "Fig. 1. Brain CT (A) and MR images (B, C) showing no lesions. Axial slices."
+    split = split_caption(cap)
+    assert pieces(cap, split.spans_for("C")) == ["MR images", "showing no lesions"]
+    assert pieces(cap, split.preamble_spans) == ["Fig. 1.", "Axial slices."]
+    cap = "Expression in (A) liver and (B) kidney."
+    assert pieces(cap, split_caption(cap).spans_for("B")) == ["Expression in", "kidney"]
+
+
+def test_a_caption_without_markers_is_all_preamble() -> None:
+    cap = "Chest radiograph of a patient. "
+    split = split_caption(cap)
+    assert split.parts == () and pieces(cap, split.preamble_spans) == [cap.strip()]
+    assert split_caption(None).preamble_spans == ()
+
+
+def test_ampersand_words_are_not_panel_markers() -> None:
+    cap = "Title. (A) CT. (B) Biopsy stained with H&E. Scale bars, 50 µm."
+    assert groups(cap) == [("A",), ("B",)]
+    assert split_caption(cap).text_for("B") == "Biopsy stained with H&E"
+    assert groups("Effects. (A & B) Blots. (C) Counts.") == [("A", "B"), ("C",)]
+
+
 @pytest.mark.realdata
 def test_hand_checked_real_captions(testdata: Path) -> None:
     truth = json.loads((DATA / "subcaption_truth.json").read_text())["captions"]

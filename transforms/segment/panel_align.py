@@ -6,6 +6,9 @@
 - "position": "Left: …", "Top row: …" matched to the panel's place in the layout;
 - "unmarked": the caption names no panels, so every panel gets the whole caption;
 - "unaligned": panels and caption could not be matched; the panel gets the whole caption.
+
+`spans` are the pieces of the caption its sub-caption is made of (the whole caption when
+the panel has no sub-caption of its own).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from transforms.segment.panels import Box
-from transforms.segment.subcaptions import CaptionSplit
+from transforms.segment.subcaptions import CaptionSplit, Span
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,11 @@ class Alignment:
     subcaption: str | None
     preamble: str | None
     status: str
+    spans: tuple[Span, ...] = ()
+
+
+def whole_caption(caption: str | None) -> tuple[Span, ...]:
+    return ((0, len(caption)),) if caption else ()
 
 
 def _rows(boxes: list[Box]) -> list[tuple[int, int, int, int]]:
@@ -68,21 +76,24 @@ def align(
     n = len(boxes)
     preamble = split.preamble or None
     if not split.parts:
-        return [Alignment(lab, caption, None, "unmarked") for lab in labels]
+        whole = whole_caption(caption)
+        return [Alignment(lab, caption, None, "unmarked", whole) for lab in labels]
     out: list[Alignment | None] = [None] * n
     used: set[str] = set()
     for i, lab in enumerate(labels):
         text = split.text_for(lab) if lab else None
         if text is not None:
-            out[i] = Alignment(lab, text, preamble, "label")
+            out[i] = Alignment(lab, text, preamble, "label", split.spans_for(lab) or ())
             used.add(lab.lower())
     rest = [i for i in range(n) if out[i] is None]
     if split.style == "position" and rest:
         places = _rows(boxes)
         for i in rest:
-            texts = [p.text for p in split.parts if _matches(p.labels[0], places[i])]
-            if texts:
-                out[i] = Alignment(labels[i], " ".join(texts), preamble, "position")
+            parts = [p for p in split.parts if _matches(p.labels[0], places[i])]
+            if parts:
+                text = " ".join(p.text for p in parts)
+                spans = tuple(span for p in parts for span in p.spans)
+                out[i] = Alignment(labels[i], text, preamble, "position", spans)
     elif rest:
         # panels in reading order carry their letters in alphabetical order, whatever
         # order the caption names them in ("(A, C) … (B, D)")
@@ -93,8 +104,11 @@ def align(
         )
         if len(free) == len(rest):
             for i, lab in zip(rest, free, strict=True):
-                out[i] = Alignment(lab, split.text_for(lab), preamble, "order")
+                spans = split.spans_for(lab) or ()
+                out[i] = Alignment(lab, split.text_for(lab), preamble, "order", spans)
         elif len(parts) == len(rest):
             for i, part in zip(rest, parts, strict=True):
-                out[i] = Alignment(",".join(part.labels), part.text, preamble, "order")
-    return [a or Alignment(labels[i], caption, None, "unaligned") for i, a in enumerate(out)]
+                label = ",".join(part.labels)
+                out[i] = Alignment(label, part.text, preamble, "order", part.spans)
+    whole = whole_caption(caption)
+    return [a or Alignment(labels[i], caption, None, "unaligned", whole) for i, a in enumerate(out)]

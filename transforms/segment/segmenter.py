@@ -5,6 +5,9 @@ with the crop re-encoded in the parent's format. A single-panel figure passes th
 one record (`/p0`, the parent's image bytes untouched, `is_compound = false`). A record
 without an image (caption-only mode) gives one record with `seg_method = "no_image"`,
 its caption still split into preamble and panel text.
+
+`subcaption_spans` holds the pieces of `caption` that make up `subcaption`, as
+{"start", "end"} structs; a record whose text is the whole caption has one span over it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import io
 import posixpath
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +26,10 @@ from schemas import PANEL_SCHEMA, new_record
 from transforms.extract.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
 from transforms.keys import panel_key
 from transforms.ledger import StageError, UnitResult
-from transforms.segment.panel_align import align
+from transforms.segment.panel_align import align, whole_caption
 from transforms.segment.panel_labels import THIN
 from transforms.segment.panels import CaptionHints, Segmentation, SegmentConfig, segment_image
-from transforms.segment.subcaptions import CaptionSplit, split_caption
+from transforms.segment.subcaptions import CaptionSplit, Span, split_caption
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,11 @@ class Segmenter:
 
     def _no_image(self, record: dict, split: CaptionSplit) -> dict:
         own = " ".join(p.text for p in split.parts) if split.parts else record.get("caption")
+        spans = (
+            [span for p in split.parts for span in p.spans]
+            if split.parts
+            else whole_caption(record.get("caption"))
+        )
         return new_record(
             PANEL_SCHEMA,
             **{
@@ -108,6 +117,7 @@ class Segmenter:
                 "parent_key": record["key"],
                 "panel_index": 0,
                 "subcaption": own,
+                "subcaption_spans": span_structs(spans),
                 "caption_preamble": (split.preamble or None) if split.parts else None,
                 "seg_method": "no_image",
                 "align_status": "no_image",
@@ -126,6 +136,7 @@ class Segmenter:
                 "bbox": [0, 0, w, h] if w and h else None,
                 "is_compound": False,
                 "subcaption": record.get("caption"),
+                "subcaption_spans": span_structs(whole_caption(record.get("caption"))),
                 "seg_method": seg.method,
                 "seg_score": seg.score,
                 "align_status": "single",
@@ -141,6 +152,7 @@ class Segmenter:
                 "bbox": [0, 0, w, h] if w and h else None,
                 "is_compound": True,
                 "subcaption": record.get("caption"),
+                "subcaption_spans": span_structs(whole_caption(record.get("caption"))),
                 "seg_method": "parent",
                 "seg_score": seg.score,
                 "align_status": "parent",
@@ -175,6 +187,7 @@ class Segmenter:
                         "bbox": list(panel.bbox),
                         "is_compound": True,
                         "subcaption": al.subcaption,
+                        "subcaption_spans": span_structs(al.spans),
                         "caption_preamble": al.preamble,
                         "seg_method": seg.method,
                         "seg_score": panel.score,
@@ -183,6 +196,10 @@ class Segmenter:
                 )
             )
         return out
+
+
+def span_structs(spans: Iterable[Span]) -> list[dict[str, int]]:
+    return [{"start": start, "end": end} for start, end in spans]
 
 
 def _sha256(data: bytes) -> str:

@@ -9,6 +9,10 @@ Marker styles of real captions:
 Leading markers must form an increasing run that starts at "a"/"A"; a marker at a
 sentence start outweighs one inside a sentence, so a title such as "Vertebra A, FMNH …"
 does not steal the run. Inline references are used only when there are no leading markers.
+
+Every part and the preamble are kept as spans, the pieces of the caption they are made of
+(positions in the caption as given, before whitespace is collapsed), so a later stage can
+tell exactly which words of the caption belong to which panel; their text is derived.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from transforms.segment.caption_spans import CollapsedCaption, Span
+
 _LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
-_SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|&|to|[-–—−~])\s*"
+# "&" joins labels only between spaces: "H&E" and "R&D" are words, not "H and E"
+_SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|(?<=\s)&(?=\s)|to|[-–—−~])\s*"
 _GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
 _LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
 _RANGE_RE = re.compile(r"[-–—−~]|\bto\b")
 # a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
-_BARE_RE = re.compile(rf"(?<![\w(\-–—−])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
+_BARE_RE = re.compile(rf"(?<![\w(\-–—−&])({_GROUP})(?:([.,:)])|(?= [A-Z0-9]))")
 # "(A)", "(A–C)", and "(C)-(E)" / "(C) and (D)" as one marker
 _PAREN_RE = re.compile(rf"(?<!\w)\(({_GROUP})\)(?:({_SEP})\(({_GROUP})\))?")
 _POSITION_RE = re.compile(
@@ -51,7 +58,8 @@ _TRAILING_WORDS = re.compile(r"[\s,;]+(?:and|or)$", re.IGNORECASE)
 @dataclass(frozen=True)
 class SubCaption:
     labels: tuple[str, ...]  # the panel labels the text names, e.g. ("c", "d", "e") or ("top",)
-    text: str
+    text: str  # the spans' text, whitespace collapsed, joined by single spaces
+    spans: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ class CaptionSplit:
     preamble: str
     parts: tuple[SubCaption, ...]
     style: str  # "leading", "position", "inline" or "none"
+    # the text that speaks for every panel: before the first marker, the shared sentences
+    # after the last panel's text, and (inline style) the sentences that name no panel
+    preamble_spans: tuple[Span, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -74,6 +85,20 @@ class CaptionSplit:
         key = label.lower()
         texts = [p.text for p in self.parts if key in (x.lower() for x in p.labels)]
         return " ".join(texts) if texts else None
+
+    def spans_for(self, label: str) -> tuple[Span, ...] | None:
+        """The caption pieces of one label's sub-caption, in the order `text_for` joins them."""
+        key = label.lower()
+        parts = [p for p in self.parts if key in (x.lower() for x in p.labels)]
+        return tuple(span for p in parts for span in p.spans) if parts else None
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A part while splitting: its spans index the whitespace-collapsed text."""
+
+    labels: tuple[str, ...]
+    spans: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
@@ -202,18 +227,43 @@ def _best_chain(markers: list[_Marker]) -> list[_Marker]:
     return chain
 
 
-def _clean(text: str) -> str:
-    text = _LEADING_WORDS.sub("", text.strip(_STRIP))
-    return _TRAILING_WORDS.sub("", text).strip(_STRIP)
+def _trim(text: str, start: int, end: int, chars: str = " ") -> Span:
+    """The span without the given characters at either end (`str.strip` on a span)."""
+    while start < end and text[start] in chars:
+        start += 1
+    while end > start and text[end - 1] in chars:
+        end -= 1
+    return start, end
 
 
-def _split_shared_tail(text: str) -> tuple[str, str]:
+def _clean(text: str, start: int, end: int) -> Span:
+    """The span without edge punctuation and a dangling "and"/"or" at either end."""
+    start, end = _trim(text, start, end, _STRIP)
+    leading = _LEADING_WORDS.match(text[start:end])
+    if leading:
+        start += leading.end()
+    trailing = _TRAILING_WORDS.search(text[start:end])
+    if trailing:
+        end = start + trailing.start()
+    return _trim(text, start, end, _STRIP)
+
+
+def _sentences(text: str, start: int, end: int) -> list[Span]:
+    pieces, at = [], start
+    for m in _SENTENCE_SPLIT.finditer(text[start:end]):
+        pieces.append((at, start + m.start()))
+        at = start + m.end()
+    return pieces + [(at, end)]
+
+
+def _split_shared_tail(text: str, start: int, end: int) -> tuple[Span, Span]:
     """Cut the last panel's text where sentences about the whole figure begin."""
-    sentences = _SENTENCE_SPLIT.split(text)
+    sentences = _sentences(text, start, end)
     for index in range(1, len(sentences)):
-        if _SHARED_START.match(sentences[index]):
-            return " ".join(sentences[:index]), " ".join(sentences[index:])
-    return text, ""
+        s, e = sentences[index]
+        if _SHARED_START.match(text, s, e):
+            return (start, sentences[index - 1][1]), (s, end)
+    return (start, end), (end, end)
 
 
 def _with_inline(labels: tuple[str, ...], body: str, named: set[str]) -> tuple[str, ...]:
@@ -230,23 +280,25 @@ def _with_inline(labels: tuple[str, ...], body: str, named: set[str]) -> tuple[s
     return tuple(dict.fromkeys(labels + tuple(extra)))
 
 
-def _from_chain(text: str, chain: list[_Marker]) -> CaptionSplit:
+_Split = tuple[list[Span], list[_Part], str]  # preamble spans, parts, style
+
+
+def _from_chain(text: str, chain: list[_Marker]) -> _Split:
     named = {lab for m in chain for lab in m.labels}
     parts = []
-    tail = ""
+    tail = (len(text), len(text))
     for index, marker in enumerate(chain):
         stop = chain[index + 1].start if index + 1 < len(chain) else len(text)
-        body = text[marker.end : stop].strip()
+        body = _trim(text, marker.end, stop)
         if index + 1 == len(chain):
-            body, tail = _split_shared_tail(body)
-        labels = _with_inline(marker.labels, body, named)
+            body, tail = _split_shared_tail(text, *body)
+        labels = _with_inline(marker.labels, text[body[0] : body[1]], named)
         named.update(labels)
-        parts.append(SubCaption(labels, _clean(body)))
-    preamble = " ".join(x for x in (text[: chain[0].start].strip(), tail.strip()) if x)
-    return CaptionSplit(preamble, tuple(parts), "leading")
+        parts.append(_Part(labels, (_clean(text, *body),)))
+    return [_trim(text, 0, chain[0].start), _trim(text, *tail)], parts, "leading"
 
 
-def _from_positions(text: str) -> CaptionSplit | None:
+def _from_positions(text: str) -> _Split | None:
     starts = [
         m
         for m in _POSITION_RE.finditer(text)
@@ -259,41 +311,41 @@ def _from_positions(text: str) -> CaptionSplit | None:
     for index, m in enumerate(starts):
         stop = starts[index + 1].start() if index + 1 < len(starts) else len(text)
         word = " ".join(w.lower() for w in m.groups() if w)
-        body = (
-            text[m.start() : stop]
-            if not m.group(0).rstrip().endswith((":", ","))
-            else text[m.end() : stop]
-        )
-        parts.append(SubCaption((word,), _clean(body)))
-    body, tail = _split_shared_tail(parts[-1].text)
-    parts[-1] = SubCaption(parts[-1].labels, body)
-    preamble = " ".join(x for x in (text[: starts[0].start()].strip(), tail) if x)
-    return CaptionSplit(preamble, tuple(parts), "position")
+        opens = m.start() if not m.group(0).rstrip().endswith((":", ",")) else m.end()
+        parts.append(_Part((word,), (_clean(text, opens, stop),)))
+    body, tail = _split_shared_tail(text, *parts[-1].spans[0])
+    parts[-1] = _Part(parts[-1].labels, (body,))
+    return [_trim(text, 0, starts[0].start()), tail], parts, "position"
 
 
-def _from_inline(text: str) -> CaptionSplit | None:
-    texts: dict[tuple[str, ...], list[str]] = {}
-    shared: list[str] = []
-    for sentence in _SENTENCE_SPLIT.split(text):
+def _from_inline(text: str) -> _Split | None:
+    spans: dict[tuple[str, ...], list[Span]] = {}
+    shared: list[Span] = []
+    for start, end in _sentences(text, 0, len(text)):
+        sentence = text[start:end]
         refs = list(_PAREN_RE.finditer(sentence))
         if not refs:
-            shared.append(sentence)
+            shared.append((start, end))
             continue
-        head = sentence[: refs[0].start()]
-        forward = bool(_FORWARD_CUE.search(head))  # "shown in (A) liver and (B) kidney"
-        tail = sentence[refs[-1].end() :].strip()
+        head = _trim(text, start, start + refs[0].start())
+        forward = bool(_FORWARD_CUE.search(sentence[: refs[0].start()]))  # "in (A) liver"
+        # the words after the last reference speak for every panel of the sentence
+        tail_start, tail_end = _trim(text, start + refs[-1].end(), end)
+        while tail_end > tail_start and text[tail_end - 1] == ".":
+            tail_end -= 1
+        tail = _trim(text, tail_start, tail_end)
         for index, m in enumerate(refs):
             if forward:
                 stop = refs[index + 1].start() if index + 1 < len(refs) else len(sentence)
-                body = f"{head.strip()} {_clean(sentence[m.end() : stop])}"
+                pieces = [head, _clean(text, start + m.end(), start + stop)]
             else:
-                phrase = _clean(sentence[refs[index - 1].end() if index else 0 : m.start()])
-                body = " ".join(x for x in (phrase, tail.rstrip(".")) if x)
-            texts.setdefault(_paren_labels(m), []).append(body.strip())
-    if len({lab for labels in texts for lab in labels}) < 2:
+                opens = start + (refs[index - 1].end() if index else 0)
+                pieces = [_clean(text, opens, start + m.start()), tail]
+            spans.setdefault(_paren_labels(m), []).extend(pieces)
+    if len({lab for labels in spans for lab in labels}) < 2:
         return None
-    parts = tuple(SubCaption(labels, " ".join(t)) for labels, t in texts.items())
-    return CaptionSplit(" ".join(shared), parts, "inline")
+    parts = [_Part(labels, tuple(s)) for labels, s in spans.items()]
+    return shared, parts, "inline"
 
 
 def split_caption(caption: str | None, title: str | None = None) -> CaptionSplit:
@@ -301,10 +353,17 @@ def split_caption(caption: str | None, title: str | None = None) -> CaptionSplit
 
     `title`: the caption's title when `caption` starts with it; a marker right after it
     opens a panel even without a full stop between ("… Genes (A) Dendrogram …")."""
-    text = re.sub(r"\s+", " ", caption or "").strip()
+    caption_text = CollapsedCaption(caption or "")
+    text = caption_text.text
     title = re.sub(r"\s+", " ", title or "").strip()
     title_end = len(title) + 1 if title and text.startswith(title + " ") else -1
     chain = _best_chain(_leading_candidates(text, title_end))
-    if chain:
-        return _from_chain(text, chain)
-    return _from_positions(text) or _from_inline(text) or CaptionSplit(text, (), "none")
+    found = (
+        _from_chain(text, chain)
+        if chain
+        else _from_positions(text) or _from_inline(text) or ([(0, len(text))], [], "none")
+    )
+    preamble, parts, style = found
+    preamble_text, preamble_spans = caption_text.pieces(preamble)
+    subcaptions = tuple(SubCaption(p.labels, *caption_text.pieces(p.spans)) for p in parts)
+    return CaptionSplit(preamble_text, subcaptions, style, preamble_spans)

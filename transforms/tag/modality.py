@@ -8,10 +8,13 @@ captions often name no modality ("Axial T2-weighted image", "hypodense lesion").
 Overlapping cues resolve to the longest ("fluorescein angiography" beats "angiography"),
 weak cues count only when nothing strong was found, and "top/other" is dropped when a
 specific sub of the same top is present. Negated concepts do not count.
+`within` limits the tags to concepts and cues inside some spans of the text (a panel's own
+words in its parent's caption).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import ahocorasick
@@ -47,8 +50,14 @@ def _cue_automaton() -> tuple[ahocorasick.Automaton, list[tuple[int, int, str, b
     return automaton, values
 
 
-def modality_tags(analysis: Analysis) -> list[str]:
-    """Sorted "top/sub" tags for one text, from its concepts and wording."""
+def inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether [start, end) lies within one of the spans."""
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
+    """Sorted "top/sub" tags for one text, from its concepts and wording (only those
+    inside `within`, spans of the analysed text, when given)."""
     tokens = analysis.tokens
     if not tokens.words:
         return []
@@ -56,12 +65,19 @@ def modality_tags(analysis: Analysis) -> list[str]:
     hits = [
         (m.last - m.first, m.first, m.concept.modality, True)
         for m in analysis.matches
-        if m.concept.modality and not m.negated
+        if m.concept.modality
+        and not m.negated
+        and (within is None or inside(m.start, m.end, within))
     ]
     automaton, values = _cue_automaton()
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
-        hits.append((ntok, tokens.word_at(end - length + 2), tag, strong))
+        first = tokens.word_at(end - length + 2)
+        if within is not None:
+            spans = tokens.spans
+            if not inside(spans[first][0], spans[first + ntok - 1][1], within):
+                continue
+        hits.append((ntok, first, tag, strong))
     hits.sort(key=lambda h: (-h[0], h[1]))
     taken = bytearray(len(tokens.words))
     strong_tags, weak_tags = set(), set()
