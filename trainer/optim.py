@@ -111,7 +111,9 @@ def train_step(
                 images += [f[0] for f in cached[index + 1 :]]
                 texts = [f[1] for f in cached[:index]] + [text_features]
                 texts += [f[1] for f in cached[index + 1 :]]
-                loss = loss_fn(torch.cat(images), torch.cat(texts), logit_scale)
+                # the temperature's gradient is whole in every pass: take it from one only
+                scale = logit_scale if index == last else logit_scale.detach()
+                loss = loss_fn(torch.cat(images), torch.cat(texts), scale)
                 loss.backward()
     optimizer.step()
     with torch.no_grad():
