@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import fields
 
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         summary = score_folder(args.model, args.input, args.output, args.arch, args.batch_size,
                                args.device)  # fmt: skip
-    print(json.dumps(summary, indent=2, default=str))
+    if int(os.environ.get("RANK", "0")) == 0:  # one summary from a torchrun job
+        print(json.dumps(summary, indent=2, default=str))
     return 0
 
 

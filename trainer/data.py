@@ -65,6 +65,16 @@ def shard_format(urls: list[str]) -> str:
     return kinds.pop()
 
 
+def record_text(record: dict[str, Any]) -> str:
+    """The text a record trains on: export's `text`; before export, its own caption part."""
+    if record.get("text"):
+        return record["text"]
+    if record.get("subcaption"):
+        preamble = record.get("caption_preamble") or ""
+        return f"{preamble} {record['subcaption']}".strip()
+    return record.get("caption") or ""
+
+
 def parquet_samples(shards: Iterable[dict[str, str]]) -> Iterator[dict[str, Any]]:
     """Rows of Parquet shards as tar-like samples ({__key__, image bytes, txt, json})."""
     for shard in shards:
@@ -74,7 +84,6 @@ def parquet_samples(shards: Iterable[dict[str, str]]) -> Iterator[dict[str, Any]
         except Exception as exc:  # noqa: BLE001 - one bad shard is logged, the run goes on
             log_and_continue(ValueError(f"{url}: unreadable Parquet shard: {exc}"))
             continue
-        text_column = "text" if "text" in table.column_names else "caption"
         meta_columns = [c for c in ("key", "modalities") if c in table.column_names]
         for batch in table.to_batches(max_chunksize=256):
             rows = batch.to_pylist()
@@ -83,8 +92,9 @@ def parquet_samples(shards: Iterable[dict[str, str]]) -> Iterator[dict[str, Any]
                 sample = {"__key__": tar_key(row["key"]), "__url__": url}
                 if image.get("bytes"):
                     sample["image"] = image["bytes"]
-                if row.get(text_column):
-                    sample["txt"] = row[text_column].encode("utf-8")
+                text = record_text(row)
+                if text:
+                    sample["txt"] = text.encode("utf-8")
                 sample["json"] = json.dumps({c: row[c] for c in meta_columns}).encode("utf-8")
                 yield sample
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from schemas.records import ERROR_SCHEMA
+from trainer.data import record_text
 from trainer.models import load_trained
 from transforms.ledger import Ledger, StageError, UnitResult, run_unit, stats_json
 
@@ -29,16 +30,6 @@ SCORE_SCHEMA = pa.schema(
 )
 STAGE = "score"
 READ_COLUMNS = ("key", "image", "text", "caption", "subcaption", "caption_preamble")
-
-
-def record_text(record: dict[str, Any]) -> str:
-    """The text a record trains on: export's `text`; before export, its own caption part."""
-    if record.get("text"):
-        return record["text"]
-    if record.get("subcaption"):
-        preamble = record.get("caption_preamble") or ""
-        return f"{preamble} {record['subcaption']}".strip()
-    return record.get("caption") or ""
 
 
 def input_shards(folder: Path) -> list[Path]:
