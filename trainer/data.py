@@ -131,12 +131,17 @@ class SampleCodec:
     image_transform: Callable
     tokenizer: Callable
     seed: int = 0
+    # decode JPEGs at a reduced scale (DCT scaling) when they are this many pixels larger
+    # than needed; the transform crops >= 90% of the image, so 2x the model's side is plenty
+    draft_side: int | None = None
 
     def image(self, sample: dict[str, Any]) -> Image.Image:
         data = next((sample[e] for e in (*IMAGE_EXTENSIONS, "image") if sample.get(e)), None)
         if data is None:
             raise ValueError(f"{sample.get('__key__')}: no image member")
         with Image.open(io.BytesIO(data)) as img:
+            if self.draft_side:
+                img.draft("RGB", (self.draft_side, self.draft_side))
             return img.convert("RGB")
 
     def text(self, sample: dict[str, Any]) -> str:
@@ -148,12 +153,17 @@ class SampleCodec:
 
     def encode(self, sample: dict[str, Any], epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = self.image(sample)
-        # Augmentation draws from torch's RNG: seed it from (seed, epoch, key) inside a
-        # fork so that a replayed sample is augmented exactly as the first time.
+        # Augmentation draws from torch's RNG: seed it from (seed, epoch, key) so that a
+        # replayed sample is augmented exactly as the first time. A loader worker owns its
+        # RNG; in the main process the caller's RNG state is saved and restored around it.
         aug_seed = zlib.crc32(f"{self.seed}/{epoch}/{sample['__key__']}".encode())
-        with torch.random.fork_rng(devices=[]):
+        if get_worker_info() is not None:
             torch.manual_seed(aug_seed)
             pixels = self.image_transform(image)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(aug_seed)
+                pixels = self.image_transform(image)
         return pixels, self.tokenizer([self.text(sample)])[0]
 
 

@@ -134,12 +134,12 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on validation shards and write the results as JSON."""
     from trainer.data import expand_shards
-    from trainer.models import load_trained
+    from trainer.models import image_side, load_trained
 
     use_cuda = device in ("auto", "cuda") and torch.cuda.is_available()
     torch_device = torch.device("cuda" if use_cuda else "cpu")
     model, transform, tokenizer = load_trained(checkpoint, arch, torch_device)
-    codec = SampleCodec(transform, tokenizer)
+    codec = SampleCodec(transform, tokenizer, draft_side=2 * image_side(model))
     results = evaluate(model, codec, expand_shards(val_data), torch_device, batch_size, workers)
     results["model"] = checkpoint
     Path(output).parent.mkdir(parents=True, exist_ok=True)

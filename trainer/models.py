@@ -120,6 +120,12 @@ def create_model(
     return model, train_transform, eval_transform
 
 
+def image_side(model: torch.nn.Module) -> int:
+    """The longest side, in pixels, of the images the model takes."""
+    size = model.visual.image_size
+    return int(max(size)) if isinstance(size, (tuple, list)) else int(size)
+
+
 def create_tokenizer(spec: ModelSpec) -> Any:
     spec = resolve_text_init(spec)
     if spec.text_init:

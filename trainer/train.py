@@ -30,7 +30,13 @@ from trainer.checkpoint import (
 )
 from trainer.data import SampleCodec, StreamPlan, expand_shards, train_loader
 from trainer.evaluate import evaluate
-from trainer.models import ModelSpec, create_model, create_tokenizer, resolve_text_init
+from trainer.models import (
+    ModelSpec,
+    create_model,
+    create_tokenizer,
+    image_side,
+    resolve_text_init,
+)
 from trainer.optim import (
     autocast_for,
     build_optimizer,
@@ -183,7 +189,8 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         config, env = self.config, self.env
         urls = expand_shards(config.train_data)
-        codec = SampleCodec(self.train_transform, self.tokenizer, config.seed)
+        draft = 2 * image_side(self.model)
+        codec = SampleCodec(self.train_transform, self.tokenizer, config.seed, draft)
         loader, self.plan = train_loader(
             urls, codec, config.batch_size, config.workers, self.plan, config.seed,
             config.shuffle_buffer,
@@ -243,7 +250,7 @@ class Trainer:
             "resumed_from": self.resumed_from,
         }
         if config.val_data and self.step >= config.steps and env.main:
-            eval_codec = SampleCodec(self.eval_transform, self.tokenizer, config.seed)
+            eval_codec = SampleCodec(self.eval_transform, self.tokenizer, config.seed, draft)
             results = evaluate(
                 unwrap(model), eval_codec, expand_shards(config.val_data), env.device,
                 config.eval_batch_size, config.workers,
