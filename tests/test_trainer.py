@@ -197,6 +197,8 @@ def test_parquet_shards_give_the_same_samples(pairs, shards, tmp_path) -> None:
     assert sorted(batches["tar"]["keys"]) == sorted(row["key"] for row in pairs)
     assert torch.equal(batches["tar"]["image"], batches["parquet"]["image"])
     assert torch.equal(batches["tar"]["text"], batches["parquet"]["text"])
+    assert expand_shards(str(tmp_path)) == expand_shards(parquet)
+    assert expand_shards(f"{tmp_path}/*.parquet") == expand_shards(parquet)
 
 
 def test_recall_on_a_known_ranking() -> None:

@@ -17,6 +17,7 @@ comes from worker `b mod W`; a resumed loader's worker p therefore plays worker
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -51,8 +53,17 @@ def log_bad_sample(sample: dict[str, Any], exc: Exception) -> None:
 
 
 def expand_shards(spec: str | list[str]) -> list[str]:
-    """`DIR/{00000..00003}.tar` (brace notation, `::` between lists) -> shard paths."""
-    urls = wds.shardlists.expand_urls(spec) if isinstance(spec, str) else list(spec)
+    """Shard paths from `DIR/{00000..00003}.tar` (brace notation, `::` between lists), a
+    glob (`DIR/*.tar`), or a folder (its `.tar` shards, else its `.parquet` shards)."""
+    if isinstance(spec, list):
+        urls = list(spec)
+    elif Path(spec).is_dir():
+        folder = Path(spec)
+        urls = [str(p) for p in sorted(folder.glob("*.tar")) or sorted(folder.glob("*.parquet"))]
+    elif any(ch in spec for ch in "*?["):
+        urls = sorted(glob.glob(spec))
+    else:
+        urls = wds.shardlists.expand_urls(spec)
     if not urls:
         raise ValueError(f"no shards in {spec!r}")
     return urls
@@ -286,6 +297,7 @@ def train_loader(
         collate_fn=collate_identity,
         persistent_workers=False,
         prefetch_factor=4 if workers > 0 else None,
+        pin_memory=torch.cuda.is_available(),
     )
     return loader, plan
 

@@ -209,7 +209,12 @@ class Trainer:
         window_steps, first_step, loss = 0, self.step, float("nan")
         model.train()
         while self.step < last:
-            micro = [next(batches) for _ in range(config.accum)]
+            try:
+                micro = [next(batches) for _ in range(config.accum)]
+            except StopIteration:
+                raise RuntimeError(
+                    "the training data ran out: no shard yields readable samples (see the log)"
+                ) from None
             for batch in micro:
                 worker, epoch, number = batch["position"].tolist()
                 self.positions[worker] = [epoch, number]
