@@ -52,6 +52,17 @@ def log_bad_sample(sample: dict[str, Any], exc: Exception) -> None:
     log.warning("skipped %s from %s: %r", sample.get("__key__"), sample.get("__url__"), exc)
 
 
+# tables a stage writes beside its records
+SIDE_TABLES = ("errors-", "dropped-", "duplicates-", "entry_counts-", "unrecognised-")
+
+
+def parquet_shards_in(folder: Path) -> list[Path]:
+    """A folder's record shards: `data-*.parquet`, else every Parquet but the side tables."""
+    return sorted(folder.glob("data-*.parquet")) or sorted(
+        p for p in folder.glob("*.parquet") if not p.name.startswith(SIDE_TABLES)
+    )
+
+
 def expand_shards(spec: str | list[str]) -> list[str]:
     """Shard paths from `DIR/{00000..00003}.tar` (brace notation, `::` between lists), a
     glob (`DIR/*.tar`), or a folder (its `.tar` shards, else its `.parquet` shards)."""
@@ -59,7 +70,7 @@ def expand_shards(spec: str | list[str]) -> list[str]:
         urls = list(spec)
     elif Path(spec).is_dir():
         folder = Path(spec)
-        urls = [str(p) for p in sorted(folder.glob("*.tar")) or sorted(folder.glob("*.parquet"))]
+        urls = [str(p) for p in sorted(folder.glob("*.tar")) or parquet_shards_in(folder)]
     elif any(ch in spec for ch in "*?["):
         urls = sorted(glob.glob(spec))
     else:

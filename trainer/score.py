@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from schemas.records import ERROR_SCHEMA
-from trainer.data import record_text
+from trainer.data import parquet_shards_in, record_text
 from trainer.models import load_trained
 from transforms.ledger import Ledger, StageError, UnitResult, run_unit, stats_json
 
@@ -33,9 +33,7 @@ READ_COLUMNS = ("key", "image", "text", "caption", "subcaption", "caption_preamb
 
 
 def input_shards(folder: Path) -> list[Path]:
-    shards = sorted(folder.glob("data-*.parquet")) or sorted(
-        p for p in folder.glob("*.parquet") if not p.name.startswith(("errors-", "dropped-"))
-    )
+    shards = parquet_shards_in(folder)
     if not shards:
         raise FileNotFoundError(f"no Parquet shards in {folder}")
     return shards
