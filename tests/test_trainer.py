@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel  # noqa: E402
 from trainer_shards import PAIRS, records, write_parquet, write_shards, write_tar  # noqa: E402
 
 from trainer.__main__ import main as trainer_main  # noqa: E402
-from trainer.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
+from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_atomically  # noqa: E402
 from trainer.data import SampleCodec, StreamPlan, TrainStream, expand_shards, train_loader  # noqa: E402
 from trainer.evaluate import modality_classification, recall_at_k, retrieval_metrics  # noqa: E402
 from trainer.models import ModelSpec, bundled_minilm_folder, create_model, create_tokenizer  # noqa: E402
@@ -89,6 +89,26 @@ def test_checkpoint_loads_with_open_clip_itself(overfit: tuple[Path, dict], pair
     with torch.no_grad():
         assert torch.equal(theirs.encode_text(tokens), ours.encode_text(tokens))
     assert load_checkpoint(path)["step"] == 40
+
+
+def test_eval_command_reproduces_the_run_s_eval(overfit, shards, tmp_path) -> None:
+    out, _ = overfit
+    model = str(latest_checkpoint(out / "checkpoints"))
+    trainer_main(["eval", "--model", model, "--val-data", shards,
+                  "--output", str(tmp_path / "eval.json"), "--workers", "0"])  # fmt: skip
+    again = json.loads((tmp_path / "eval.json").read_text())
+    during = json.loads((out / "eval.json").read_text())
+    assert again["retrieval"] == during["retrieval"]
+    assert again["modality_zero_shot"] == during["modality_zero_shot"]
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path) -> None:
+    path = tmp_path / "step-00000001.pt"
+    save_atomically({"weights": torch.ones(3)}, path)
+    with pytest.raises(Exception):  # noqa: B017 - whatever pickle raises for a lambda
+        save_atomically({"weights": torch.zeros(3), "unpicklable": lambda: 0}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["weights"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 def _score_folder(folder: Path, rows: list[dict], texts: list[str]) -> Path:

@@ -25,16 +25,19 @@ def checkpoint_path(folder: Path, step: int) -> Path:
 def save_atomically(payload: dict[str, Any], path: Path) -> None:
     """Write to a temporary name in the same folder, fsync, then rename over `path`.
 
-    A run killed mid-write leaves the previous checkpoint untouched and at most a stray
-    `.tmp` file, never a truncated checkpoint under a real name.
+    A failed write leaves the previous checkpoint untouched; a run killed mid-write leaves
+    at most a stray `.tmp` file, never a truncated checkpoint under a real name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:

@@ -100,22 +100,45 @@ def init_distributed(device_choice: str) -> Distributed:
     return Distributed(rank, world_size, device)
 
 
-class JsonlLog:
-    """`log.jsonl`, one line per logged step; a resumed run first cuts lines past its step."""
+class Progress:
+    """`log.jsonl` and a stderr line per logged step, with steps/s and samples/s over the
+    steps since the last one. Only rank 0 writes; a resumed run first cuts lines past its
+    step, so the log reads as one run."""
 
-    def __init__(self, path: Path, resumed_step: int) -> None:
-        self.path = path
+    def __init__(self, path: Path, config: TrainConfig, env: Distributed, step: int) -> None:
+        self.path, self.config, self.enabled = path, config, env.main
+        self.samples_per_step = config.batch_size * config.accum * env.world_size
+        self.window_start, self.window_steps = time.perf_counter(), 0
+        if not self.enabled:
+            return
         kept = []
         if path.exists():
             for line in path.read_text().splitlines():
-                if line.strip() and json.loads(line).get("step", 0) <= resumed_step:
+                if line.strip() and json.loads(line).get("step", 0) <= step:
                     kept.append(line + "\n")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(kept))
 
-    def write(self, row: dict[str, Any]) -> None:
+    def step_done(self, step: int, last: bool, **values: float) -> None:
+        self.window_steps += 1
+        if not self.enabled or not (step % self.config.log_every == 0 or last):
+            return
+        elapsed = time.perf_counter() - self.window_start
+        row = {
+            "step": step,
+            **values,
+            "steps_per_s": self.window_steps / elapsed,
+            "samples_per_s": self.window_steps * self.samples_per_step / elapsed,
+        }
         with open(self.path, "a") as handle:
             handle.write(json.dumps(row) + "\n")
+        print(
+            f"step {step}/{self.config.steps} loss {row['loss']:.4f} lr {row['lr']:.2e} "
+            f"{row['steps_per_s']:.2f} steps/s {row['samples_per_s']:.1f} samples/s",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.window_start, self.window_steps = time.perf_counter(), 0
 
 
 def _gather_positions(local: dict[str, Any], env: Distributed) -> list[dict[str, Any]]:
@@ -201,12 +224,10 @@ class Trainer:
             model = DistributedDataParallel(model)
         loss_fn = contrastive_loss(env.rank, env.world_size)
         autocast = autocast_for(env.device, config.precision)
-        jsonl = JsonlLog(self.out / "log.jsonl", self.step) if env.main else None
+        progress = Progress(self.out / "log.jsonl", config, env, self.step)
         last = min(config.steps, config.stop_at_step or config.steps)
-        samples_per_step = config.batch_size * config.accum * env.world_size
         batches = iter(loader)
-        started = window_start = time.perf_counter()
-        window_steps, first_step, loss = 0, self.step, float("nan")
+        started, first_step, loss = time.perf_counter(), self.step, float("nan")
         model.train()
         while self.step < last:
             try:
@@ -222,26 +243,10 @@ class Trainer:
             loss = train_step(model, loss_fn, micro, self.optimizer, env.device, autocast)
             self.scheduler.step()
             self.step += 1
-            window_steps += 1
-            if jsonl is not None and (self.step % config.log_every == 0 or self.step == last):
-                elapsed = time.perf_counter() - window_start
-                row = {
-                    "step": self.step,
-                    "loss": loss,
-                    "lr": self.scheduler.get_last_lr()[0],
-                    "logit_scale": float(unwrap(model).logit_scale.detach().exp()),
-                    "steps_per_s": window_steps / elapsed,
-                    "samples_per_s": window_steps * samples_per_step / elapsed,
-                    "epoch": epoch,
-                }
-                jsonl.write(row)
-                print(
-                    f"step {self.step}/{config.steps} loss {loss:.4f} lr {row['lr']:.2e} "
-                    f"{row['steps_per_s']:.2f} steps/s {row['samples_per_s']:.1f} samples/s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                window_start, window_steps = time.perf_counter(), 0
+            progress.step_done(
+                self.step, self.step == last, loss=loss, lr=self.scheduler.get_last_lr()[0],
+                logit_scale=float(unwrap(model).logit_scale.detach().exp()), epoch=epoch,
+            )  # fmt: skip
             if self.step % config.checkpoint_every == 0 or self.step == last:
                 self.save()
         seconds = time.perf_counter() - started
@@ -251,19 +256,24 @@ class Trainer:
             "loss": loss,
             "steps_this_run": done,
             "seconds": seconds,
-            "samples_per_s": done * samples_per_step / seconds if seconds > 0 else None,
+            "samples_per_s": done * progress.samples_per_step / seconds if seconds else None,
             "resumed_from": self.resumed_from,
         }
         if config.val_data and self.step >= config.steps and env.main:
-            eval_codec = SampleCodec(self.eval_transform, self.tokenizer, config.seed, draft)
-            results = evaluate(
-                unwrap(model), eval_codec, expand_shards(config.val_data), env.device,
-                config.eval_batch_size, config.workers,
-            )  # fmt: skip
-            results["step"] = self.step
-            (self.out / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
-            summary["eval"] = results
+            summary["eval"] = self.evaluate(draft)
         return summary
+
+    def evaluate(self, draft_side: int) -> dict[str, Any]:
+        """Zero-shot retrieval and modality classification on --val-data, to eval.json."""
+        config = self.config
+        codec = SampleCodec(self.eval_transform, self.tokenizer, config.seed, draft_side)
+        results = evaluate(
+            self.model, codec, expand_shards(config.val_data), self.env.device,
+            config.eval_batch_size, config.workers,
+        )  # fmt: skip
+        results["step"] = self.step
+        (self.out / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
+        return results
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
