@@ -175,17 +175,20 @@ class SampleCodec:
 
     def encode(self, sample: dict[str, Any], epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = self.image(sample)
-        # Augmentation draws from torch's RNG: seed it from (seed, epoch, key) so that a
-        # replayed sample is augmented exactly as the first time. A loader worker owns its
-        # RNG; in the main process the caller's RNG state is saved and restored around it.
+        # Augmentation draws from torch's CPU generator: seed it from (seed, epoch, key) so
+        # that a replayed sample is augmented exactly as the first time. A loader worker owns
+        # its generator; in the main process the caller's state is put back afterwards.
+        # (The generator itself, not torch.manual_seed, which also seeds every accelerator
+        # and costs more than the whole decode.)
         aug_seed = zlib.crc32(f"{self.seed}/{epoch}/{sample['__key__']}".encode())
-        if get_worker_info() is not None:
-            torch.manual_seed(aug_seed)
+        generator = torch.default_generator
+        saved = generator.get_state() if get_worker_info() is None else None
+        try:
+            generator.manual_seed(aug_seed)
             pixels = self.image_transform(image)
-        else:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(aug_seed)
-                pixels = self.image_transform(image)
+        finally:
+            if saved is not None:
+                generator.set_state(saved)
         return pixels, self.tokenizer([self.text(sample)])[0]
 
 
