@@ -11,6 +11,12 @@ not in a hand-written module. The semantic type is the one every caption carryin
 lists when there is one such type (certain); otherwise the rarest type they all list
 (checked against the hand-typed concepts, the figure printed). A concept's name is the
 caption string it was learned from, not UMLS's preferred name.
+
+A bare word (a one-word string) is learned only when the evidence for it is firm: its
+semantic type is certain and not a loose one (`LOOSE`), and the hand-written lexicon
+does not use it only to qualify other names (written in `MODIFIER_NAMES` or more of them,
+never as their last word: "anterior" in "anterior cruciate ligament"). ROCO's annotator
+gave such words every sense UMLS has, so a guessed type there is noise.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from metadata.semgroups import TYPE_GROUP
+from metadata.semgroups import QUALIFIER_TYPES, TYPE_GROUP
 from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS
 from metadata.write_default import HAND_MODULES, SOURCES, build
 
 DEFAULT_CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "captions"
 OUTPUT = SOURCES / "caption_words.txt"
+MODIFIER_NAMES = 3
+# Finding (UMLS's type for adjectives read as observations: "present", "typical") and the
+# Concepts & Ideas types: too loose to make a bare word a concept on a guess
+LOOSE = QUALIFIER_TYPES | {"T033"}
 TUI = re.compile(r"T\d{3}")
 WORD = re.compile(r"[^\W_]+")
 
@@ -42,10 +52,23 @@ def content(gram: str) -> bool:
     return len(gram) >= 4
 
 
+def modifiers_only(names: list[str]) -> set[str]:
+    """Words written in MODIFIER_NAMES or more multi-word names, never as their last word."""
+    inside, last = Counter(), Counter()
+    for name in names:
+        words = WORD.findall(name.lower())
+        if len(words) > 1:
+            inside.update(set(words))
+            last[words[-1]] += 1
+    return {w for w, n in inside.items() if n >= MODIFIER_NAMES and not last[w]}
+
+
 def learn(captions: Path) -> tuple[list[str], str]:
     texts, cuis = read(captions, "captions"), read(captions, "cuis")
     semtypes = read(captions, "semtypes")
-    hand = {c.cui: set(c.semtypes) for c in build(HAND_MODULES).concepts}
+    hand_lexicon = build(HAND_MODULES).concepts
+    hand = {c.cui: set(c.semtypes) for c in hand_lexicon}
+    qualifiers = modifiers_only([t for c in hand_lexicon for t in c.terms])
     n_cui, n_gram, together = Counter(), Counter(), defaultdict(Counter)
     common: dict[str, set[str]] = {}
     type_count = Counter()
@@ -78,6 +101,8 @@ def learn(captions: Path) -> tuple[list[str], str]:
         if hits / n < 0.7 or hits / n_gram[gram] < 0.6 or not content(gram):
             continue
         if n < 3 and not certain:
+            continue
+        if " " not in gram and (not certain or gram in qualifiers or semtype(cui) in LOOSE):
             continue
         rows.append((gram, cui, semtype(cui)))
     lines = [f"{cui}|{tui}||{gram.capitalize()}|{gram}" for gram, cui, tui in sorted(rows)]
