@@ -4,8 +4,10 @@ Sample: `python benchmarks/tag_precision.py sample` writes
 benchmarks/results/tag_precision_sample.tsv: 300 mentions the bundled lexicon finds in the
 ROCO dev600 radiology and non-radiology captions (../shared/testdata/captions), chosen by
 a seeded hash of (caption id, start, cui) (the 300 lowest), never by global random state.
-Judge: copy it to tag_precision_judged.tsv and fill the `ok` column: 1 when the concept
-is what the caption's words mean there, 0 when not (a generic word, a wrong sense).
+Judge: `python benchmarks/tag_precision.py merge` writes tag_precision_judged.tsv: the
+sample with the `ok` marks already given to the same (id, start, cui) kept, the others
+blank; fill them by hand: 1 when the concept is what the caption's words mean there, 0
+when not (a generic word, a wrong sense).
 Score: `python benchmarks/tag_precision.py score` prints precision from the judged file
 and fails when the judged rows are not the current sample.
 """
@@ -87,6 +89,16 @@ def main(argv: list[str]) -> int:
             writer.writeheader()
             writer.writerows(rows())
         print(f"wrote {SAMPLE}")
+        return 0
+    if argv[:1] == ["merge"]:
+        with open(JUDGED, encoding="utf-8", newline="") as handle:
+            known = {identity(r): r["ok"] for r in csv.DictReader(handle, delimiter="\t")}
+        merged = [{**row, "ok": known.get(identity(row), "")} for row in rows()]
+        with open(JUDGED, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, FIELDS, delimiter="\t", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(merged)
+        print(f"wrote {JUDGED}: {sum(not r['ok'] for r in merged)} rows to judge")
         return 0
     if argv[:1] == ["score"]:
         print(score())

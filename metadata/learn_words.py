@@ -12,11 +12,13 @@ lists when there is one such type (certain); otherwise the rarest type they all 
 (checked against the hand-typed concepts, the figure printed). A concept's name is the
 caption string it was learned from, not UMLS's preferred name.
 
+No concept of a Concepts & Ideas type (`QUALIFIER_TYPES`) is learned.
 A bare word (a one-word string) is learned only when the evidence for it is firm: its
-semantic type is certain and not a loose one (`LOOSE`), and the hand-written lexicon
-does not use it only to qualify other names (written in `MODIFIER_NAMES` or more of them,
-never as their last word: "anterior" in "anterior cruciate ligament"). ROCO's annotator
-gave such words every sense UMLS has, so a guessed type there is noise.
+semantic type is certain and not a loose one (`LOOSE`), and MeSH 2015 (27,455 descriptor
+names, public domain, in `vocab/` beside the captions) has a heading that is the word
+itself ("Blood", "Transducers"), not only longer names that use it ("Anterior Cruciate
+Ligament", "Treatment Outcome"). ROCO's annotator gave common words every sense UMLS has
+("arrow", "right", "position"), so a guessed type alone is no evidence.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from metadata.write_default import HAND_MODULES, SOURCES, build
 
 DEFAULT_CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "captions"
 OUTPUT = SOURCES / "caption_words.txt"
-MODIFIER_NAMES = 3
+MESH_NAMES = "dhimmel_mesh2015_terms.tsv"
 # Finding (UMLS's type for adjectives read as observations: "present", "typical") and the
 # Concepts & Ideas types: too loose to make a bare word a concept on a guess
 LOOSE = QUALIFIER_TYPES | {"T033"}
@@ -52,15 +54,12 @@ def content(gram: str) -> bool:
     return len(gram) >= 4
 
 
-def modifiers_only(names: list[str]) -> set[str]:
-    """Words written in MODIFIER_NAMES or more multi-word names, never as their last word."""
-    inside, last = Counter(), Counter()
-    for name in names:
-        words = WORD.findall(name.lower())
-        if len(words) > 1:
-            inside.update(set(words))
-            last[words[-1]] += 1
-    return {w for w, n in inside.items() if n >= MODIFIER_NAMES and not last[w]}
+def mesh_headings(captions: Path) -> set[str]:
+    """The one-word MeSH descriptor names, lower-cased, plurals also as singulars."""
+    rows = (captions.parent / "vocab" / MESH_NAMES).read_text("utf-8").splitlines()[1:]
+    names = {row.split("\t")[1].lower() for row in rows if "\t" in row}
+    words = {name for name in names if WORD.fullmatch(name)}
+    return words | {w[:-1] for w in words if w.endswith("s")}
 
 
 def learn(captions: Path) -> tuple[list[str], str]:
@@ -68,7 +67,7 @@ def learn(captions: Path) -> tuple[list[str], str]:
     semtypes = read(captions, "semtypes")
     hand_lexicon = build(HAND_MODULES).concepts
     hand = {c.cui: set(c.semtypes) for c in hand_lexicon}
-    qualifiers = modifiers_only([t for c in hand_lexicon for t in c.terms])
+    headings = mesh_headings(captions)
     n_cui, n_gram, together = Counter(), Counter(), defaultdict(Counter)
     common: dict[str, set[str]] = {}
     type_count = Counter()
@@ -102,7 +101,9 @@ def learn(captions: Path) -> tuple[list[str], str]:
             continue
         if n < 3 and not certain:
             continue
-        if " " not in gram and (not certain or gram in qualifiers or semtype(cui) in LOOSE):
+        if semtype(cui) in QUALIFIER_TYPES:
+            continue  # a Concepts & Ideas type names no thing ("universal testing")
+        if " " not in gram and (not certain or gram not in headings or semtype(cui) in LOOSE):
             continue
         rows.append((gram, cui, semtype(cui)))
     lines = [f"{cui}|{tui}||{gram.capitalize()}|{gram}" for gram, cui, tui in sorted(rows)]
