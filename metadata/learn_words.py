@@ -12,13 +12,13 @@ lists when there is one such type (certain); otherwise the rarest type they all 
 (checked against the hand-typed concepts, the figure printed). A concept's name is the
 caption string it was learned from, not UMLS's preferred name.
 
-No concept of a Concepts & Ideas type (`QUALIFIER_TYPES`) is learned.
-A bare word (a one-word string) is learned only when the evidence for it is firm: its
-semantic type is certain and not a loose one (`LOOSE`), and MeSH 2015 (27,455 descriptor
-names, public domain, in `vocab/` beside the captions) has a heading that is the word
-itself ("Blood", "Transducers"), not only longer names that use it ("Anterior Cruciate
-Ligament", "Treatment Outcome"). ROCO's annotator gave common words every sense UMLS has
-("arrow", "right", "position"), so a guessed type alone is no evidence.
+No concept of a Concepts & Ideas type (`QUALIFIER_TYPES`) is learned. A bare word (a
+one-word string) is learned only when the evidence for it is firm: ROCO's annotator gave
+it fewer than `AMBIGUOUS_SENSES` CUIs (it lists every sense UMLS has: "arrow" four,
+"right" three, "section" two), its type is not a loose one (`LOOSE`), and it is the head
+noun of some MeSH 2015 descriptor name (27,455 names, public domain, in `vocab/` beside
+the captions: "Injections", "Heart Valves", "Colon, Transverse" read as "Transverse
+Colon"), so adjectives that only qualify ("anterior", "transverse", "single") are not.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from metadata.mesh import natural_order
 from metadata.semgroups import QUALIFIER_TYPES, TYPE_GROUP
 from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS
 from metadata.write_default import HAND_MODULES, SOURCES, build
@@ -35,6 +36,7 @@ from metadata.write_default import HAND_MODULES, SOURCES, build
 DEFAULT_CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "captions"
 OUTPUT = SOURCES / "caption_words.txt"
 MESH_NAMES = "dhimmel_mesh2015_terms.tsv"
+AMBIGUOUS_SENSES = 2
 # Finding (UMLS's type for adjectives read as observations: "present", "typical") and the
 # Concepts & Ideas types: too loose to make a bare word a concept on a guess
 LOOSE = QUALIFIER_TYPES | {"T033"}
@@ -54,12 +56,29 @@ def content(gram: str) -> bool:
     return len(gram) >= 4
 
 
-def mesh_headings(captions: Path) -> set[str]:
-    """The one-word MeSH descriptor names, lower-cased, plurals also as singulars."""
+def mesh_heads(captions: Path) -> set[str]:
+    """The head nouns of MeSH 2015's descriptor names: each name's last word in natural
+    order ("Colon, Transverse" is "Transverse Colon": colon), plurals also singular."""
     rows = (captions.parent / "vocab" / MESH_NAMES).read_text("utf-8").splitlines()[1:]
-    names = {row.split("\t")[1].lower() for row in rows if "\t" in row}
-    words = {name for name in names if WORD.fullmatch(name)}
-    return words | {w[:-1] for w in words if w.endswith("s")}
+    heads = set()
+    for row in rows:
+        name = row.partition("\t")[2]
+        words = WORD.findall((natural_order(name) or name).lower())
+        if words:
+            heads.add(words[-1])
+    return heads | {w[:-1] for w in heads if w.endswith("s")}
+
+
+def firm(row: tuple[str, str, str], senses: Counter, heads: set[str]) -> bool:
+    """Whether a learned (string, CUI, type) may stand: never a Concepts & Ideas type; a
+    bare word only with fewer than AMBIGUOUS_SENSES senses, a type that is not loose, and
+    as a head noun of MeSH."""
+    gram, _, tui = row
+    if tui in QUALIFIER_TYPES:
+        return False  # names no thing ("universal testing")
+    if " " in gram:
+        return True
+    return senses[gram] < AMBIGUOUS_SENSES and tui not in LOOSE and gram in heads
 
 
 def learn(captions: Path) -> tuple[list[str], str]:
@@ -67,7 +86,7 @@ def learn(captions: Path) -> tuple[list[str], str]:
     semtypes = read(captions, "semtypes")
     hand_lexicon = build(HAND_MODULES).concepts
     hand = {c.cui: set(c.semtypes) for c in hand_lexicon}
-    headings = mesh_headings(captions)
+    heads = mesh_heads(captions)
     n_cui, n_gram, together = Counter(), Counter(), defaultdict(Counter)
     common: dict[str, set[str]] = {}
     type_count = Counter()
@@ -89,7 +108,7 @@ def learn(captions: Path) -> tuple[list[str], str]:
     checked = [c for c in hand if n_cui[c] >= 2 and semtype(c)]
     right = sum(semtype(c) in hand[c] for c in checked)
     check = f"rarest-type rule on the hand-typed concepts: {right}/{len(checked)} exact"
-    rows = []
+    candidates = []
     for cui, n in sorted(n_cui.items()):
         if cui in hand or n < 2 or not semtype(cui):
             continue
@@ -101,11 +120,9 @@ def learn(captions: Path) -> tuple[list[str], str]:
             continue
         if n < 3 and not certain:
             continue
-        if semtype(cui) in QUALIFIER_TYPES:
-            continue  # a Concepts & Ideas type names no thing ("universal testing")
-        if " " not in gram and (not certain or gram not in headings or semtype(cui) in LOOSE):
-            continue
-        rows.append((gram, cui, semtype(cui)))
+        candidates.append((gram, cui, semtype(cui)))
+    senses = Counter(gram for gram, _, _ in candidates)
+    rows = [row for row in candidates if firm(row, senses, heads)]
     lines = [f"{cui}|{tui}||{gram.capitalize()}|{gram}" for gram, cui, tui in sorted(rows)]
     return lines, check
 

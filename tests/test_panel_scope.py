@@ -14,8 +14,7 @@ from transforms.segment.segmenter import Segmenter, SegmentStageConfig
 from transforms.tag.concepts import ConceptMatcher
 from transforms.tag.tagger import Tagger
 
-# "pneumonia" is in the preamble; "CT", "eye" and "biopsy" each in one sub-caption (a bare
-# "fundus" is no concept: the word names the eye's, the stomach's or the uterus's)
+# "pneumonia" is in the preamble; "CT", "Fundus" and "biopsy" each in one sub-caption
 CAPTION = (
     "Figure 3. Imaging of a patient with pneumonia. (A) Axial CT of the chest. "
     "(B) Fundus photograph of the left eye. (C) Lung biopsy stained with H&E. "
@@ -23,7 +22,7 @@ CAPTION = (
 )
 OWN_WORDS = [
     {"pneumonia", "CT", "chest"},
-    {"pneumonia", "eye"},
+    {"pneumonia", "Fundus", "eye"},
     {"pneumonia", "Lung", "biopsy"},
 ]
 
@@ -87,8 +86,8 @@ def test_offsets_index_the_caption_as_written(strip, tagger: Tagger) -> None:
     tagged = tag(tagger, panels)
     # `words` reads each concept's offsets in the caption as written
     assert [words(t) for t in tagged] == OWN_WORDS
-    (eye,) = [c for c in tagged[1]["concepts"] if c["name"] == "Eye"]
-    assert messy.index("eye") == eye["start"] != CAPTION.index("eye")
+    (fundus,) = [c for c in tagged[1]["concepts"] if c["name"] == "Fundus"]
+    assert messy.index("Fundus") == fundus["start"] != CAPTION.index("Fundus")
 
 
 def test_grouped_subcaptions_give_a_panel_several_pieces(strip, tagger: Tagger) -> None:
@@ -105,7 +104,7 @@ def test_grouped_subcaptions_give_a_panel_several_pieces(strip, tagger: Tagger) 
     tagged = tag(tagger, panels)
     assert [words(t) for t in tagged] == [
         {"diabetes", "Brain", "MRI"},
-        {"diabetes", "Brain", "MRI"},
+        {"diabetes", "Brain", "MRI", "Fundus"},
         {"diabetes", "Chest radiograph"},
     ]
     assert [t["modalities"] for t in tagged] == [
@@ -138,7 +137,7 @@ def test_a_panel_without_its_own_subcaption_keeps_every_concept(strip, tagger: T
     plain = "Imaging of a patient with pneumonia: axial CT of the chest, fundus of the eye."
     unmarked = tag(tagger, segment(strip, plain))
     assert [t["align_status"] for t in unmarked] == ["unmarked"] * 3
-    assert all(words(t) == {"pneumonia", "CT", "chest", "eye"} for t in unmarked)
+    assert all(words(t) == {"pneumonia", "CT", "chest", "fundus", "eye"} for t in unmarked)
     # the figure left whole beside its panels
     parent, *panels = tag(tagger, segment(strip, CAPTION, keep_parent=True))
     assert parent["seg_method"] == "parent" and words(parent) == everything
