@@ -133,3 +133,21 @@ def test_generic_only_captions_say_so() -> None:
     assert tagger(record).records[0]["concepts_empty_reason"] == "generic_only"
     record = new_record(PANEL_SCHEMA, key="k", caption="A plain sentence with nothing.")
     assert tagger(record).records[0]["concepts_empty_reason"] == "no_match"
+
+
+def test_stats_count_the_empty_reasons_of_written_records(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from pipeline.ledger_check import empty_reason_counts
+    from schemas import TAGGED_SCHEMA, to_table
+
+    tagger = Tagger(ConceptMatcher(Lexicon("small", SMALL)))
+    captions = ["Liver.", "The arrow.", None, "Nothing here.", "Contrast medium."]
+    records = [
+        tagger(new_record(PANEL_SCHEMA, key=f"k{i}", caption=c)).records[0]
+        for i, c in enumerate(captions)
+    ]
+    pq.write_table(to_table(TAGGED_SCHEMA, records), tmp_path / "data-00000-of-00001.parquet")
+    assert empty_reason_counts(str(tmp_path), "data-*.parquet") == {
+        "concepts_empty_reason": {"generic_only": 1, "no_match": 1, "no_text": 1}
+    }
