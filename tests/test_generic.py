@@ -151,3 +151,29 @@ def test_stats_count_the_empty_reasons_of_written_records(tmp_path: Path) -> Non
     assert empty_reason_counts(str(tmp_path), "data-*.parquet") == {
         "concepts_empty_reason": {"generic_only": 1, "no_match": 1, "no_text": 1}
     }
+
+
+def test_the_tag_stage_takes_a_stop_list_and_umls_languages(tmp_path: Path) -> None:
+    import argparse
+
+    from pipeline.stages.tag import add_arguments, make_config, make_fn
+    from transforms.tag.artefact import LexiconSource
+
+    stop = tmp_path / "stop.txt"
+    stop.write_text("lesion\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = make_config(parser.parse_args(["--stop-words", str(stop)]))
+    assert config.stop_words == ("lesion",)
+    tagger = make_fn(config)
+    assert tagger.matcher.generic.reason("lesion") == "stop_list"
+    record = new_record(PANEL_SCHEMA, key="k", caption="CT of a liver lesion.")
+    assert [c["name"] for c in tagger(record).records[0]["concepts"]] == [
+        "X-Ray Computed Tomography",
+        "Liver",
+    ]
+    with pytest.raises(SystemExit):
+        make_config(parser.parse_args(["--lexicon", "x.matcher", "--stop-words", str(stop)]))
+    source = LexiconSource("umls", "META", languages=("ENG", "POR", "XXX"))
+    assert source.caption_languages() == ("en", "pt")
+    assert LexiconSource("default").caption_languages() == ("en",)
