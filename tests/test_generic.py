@@ -65,12 +65,12 @@ def test_rules_withhold_bare_words_and_keep_longer_names() -> None:
 
 def test_a_stop_list_withholds_more(tmp_path: Path) -> None:
     path = tmp_path / "stop.txt"
-    path.write_text("# ours\nLiver\n", encoding="utf-8")
+    path.write_text("# ours\nLiver\nContrast  Medium # a phrase\n", encoding="utf-8")
     words = read_stop_words(str(path))
-    assert words == frozenset({"liver"})
+    assert words == frozenset({"liver", "contrast medium"})
     matcher = ConceptMatcher(Lexicon("small", SMALL), stop_words=words)
     assert matcher.generic.reason("liver") == "stop_list"
-    assert mentions(matcher, "liver and contrast medium") == ["contrast medium"]
+    assert mentions(matcher, "liver, contrast medium, contrast ratio") == ["contrast ratio"]
     # a compiled matcher keeps what it withheld, and why
     loaded = ConceptMatcher.from_bytes(matcher.to_bytes())
     assert loaded.generic.reasons() == matcher.generic.reasons()

@@ -22,7 +22,7 @@ import ahocorasick
 
 from metadata.lexicon import Concept, Lexicon
 from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS, TWO_LETTER_ALLOWED
-from transforms.tag.generic import GenericWords, bare_word, find_generic_words, is_abbreviation
+from transforms.tag.generic import GenericWords, find_generic_words, is_abbreviation
 from transforms.tag.negation import negated_flags
 from transforms.tag.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
 
@@ -82,8 +82,7 @@ class ConceptMatcher:
         for index, concept in enumerate(self.concepts):
             preferred = key_of(concept.name)
             for term in concept.terms:
-                word = bare_word(term)
-                if word and self.generic.withheld(word, index):
+                if not is_abbreviation(term) and self.generic.withheld(key_of(term), index):
                     continue
                 for key, form in _keys_of(term):
                     rank = 0 if key == preferred else 1

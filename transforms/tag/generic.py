@@ -11,12 +11,13 @@ matches; alone it is withheld when the whole lexicon's evidence says it is no co
 - `ambiguous`: it names `AMBIGUOUS_SENSES` or more concepts, so no one sense can be chosen
   (MetaMap's ambiguity; annotators that list every sense of a word, as ROCO's QuickUMLS
   run did for "arrow", give such words several CUIs).
-- `stop_list`: the user's own list of words.
+- `stop_list`: the user's own list of words and phrases (a phrase is withheld as a whole
+  term: "scale bar" stops the term "scale bar", not "bar").
 
 The evidence is the lexicon's names and types, so it holds for any lexicon (UMLS, MeSH,
 a TSV); the default lexicon's result is printed by `python -m transforms.tag.generic`.
 Types guessed rather than given (the default lexicon's learned words) are checked where
-they are learned (`metadata/learn_words.py`) against the rest of the lexicon's names.
+they are learned (`metadata/learn_words.py`: ROCO's senses of the word, MeSH's head nouns).
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ def is_abbreviation(term: str) -> bool:
 class GenericWords:
     """Bare words withheld from matching, with the reason for each."""
 
-    # word -> reason, for words withheld in every sense
+    # word (or stop-listed phrase) -> reason, for terms withheld in every sense
     words: dict[str, str] = field(default_factory=dict)
     # (word, concept index) -> reason, for single senses withheld (the `semtype` rule)
     senses: dict[tuple[str, int], str] = field(default_factory=dict)
 
-    def withheld(self, word: str, index: int) -> bool:
-        return word in self.words or (word, index) in self.senses
+    def withheld(self, key: str, index: int) -> bool:
+        """Whether the term with this key is withheld for the concept at `index`."""
+        return key in self.words or (key, index) in self.senses
 
     def reason(self, word: str) -> str | None:
         """Why a bare word matches nothing, or None when some sense of it matches."""
@@ -103,7 +105,7 @@ def _only_qualifier_types(concept: Concept) -> bool:
 
 
 def read_stop_words(path: str) -> frozenset[str]:
-    """A user's stop list: one word a line, `#` comments; words are folded as captions are."""
+    """A user's stop list: a word or phrase a line, `#` comments; folded as captions are."""
     with open(path, encoding="utf-8") as handle:
         lines = [line.split("#", 1)[0].strip() for line in handle]
     return frozenset(" ".join(TOKEN.findall(fold_lower(line))) for line in lines if line)
