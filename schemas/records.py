@@ -93,6 +93,9 @@ CONCEPT_TYPE = pa.struct(
 TAG_FIELDS: list[pa.Field] = [
     pa.field("concepts", pa.list_(CONCEPT_TYPE)),
     pa.field("modalities", pa.list_(pa.string())),  # "top/sub", e.g. "radiology/ct"
+    # why `concepts` is empty (null when it is not): no_text, language_unsupported,
+    # generic_only, no_match
+    pa.field("concepts_empty_reason", pa.string()),
 ]
 TAGGED_SCHEMA = pa.schema(list(PANEL_SCHEMA) + TAG_FIELDS)
 
