@@ -89,6 +89,11 @@ def stderr_to(path: str) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["explore"]:  # the read-only explorer has its own options
+        from explorer.serve import main as explore
+
+        return explore(argv[1:])
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     ours = [name for name in parser._option_string_actions if name.startswith("--")]

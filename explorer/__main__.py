@@ -1,0 +1,5 @@
+import sys
+
+from explorer.serve import main
+
+sys.exit(main())
