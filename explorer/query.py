@@ -167,19 +167,22 @@ class Explorer:
         key = (stage, name)
         if key not in self._facets:
             expression = {
-                "modality": "unnest(modalities)",
+                # a top level ("radiology") and every "top/sub"; a record counts once per value
+                "modality": "unnest(list_distinct(list_concat(modalities, list_transform("
+                "modalities, lambda m: split_part(m, '/', 1)))))",
                 "semgroup": "unnest(list_transform(concepts, lambda c: c.semgroup))",
                 "license": "license",
                 "split": "split",
             }[name]
             needed = FILTER_SQL[name][0]
+            order = "v" if name == "modality" else "n DESC, v"  # a top just before its subs
             files = self.out.data_urls(stage)
             if not files or not set(needed) <= self.columns(stage):
                 self._facets[key] = []
             else:
                 rows = self.sql(
                     f"SELECT v, count(*) AS n FROM (SELECT {expression} AS v FROM "
-                    f"{_source(files)}) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v",
+                    f"{_source(files)}) WHERE v IS NOT NULL GROUP BY v ORDER BY {order}",
                     [files],
                 )
                 self._facets[key] = [(r["v"], r["n"]) for r in rows]

@@ -107,7 +107,8 @@ def test_grid_rows_carry_training_text_and_image_position(explorer):
 
 def test_facets_count_the_values_of_a_folder(explorer):
     assert explorer.facet("tagged", "modality") == [
-        ("microscopy/light", 1), ("radiology/ct", 1), ("radiology/xray", 1),
+        ("microscopy", 1), ("microscopy/light", 1),
+        ("radiology", 2), ("radiology/ct", 1), ("radiology/xray", 1),
     ]  # fmt: skip
     assert explorer.facet("tagged", "semgroup") == [("DISO", 2), ("ANAT", 1), ("PROC", 1)]
     assert explorer.facet("figures", "modality") == []
