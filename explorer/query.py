@@ -8,7 +8,7 @@ column a stage folder lacks (split before export, concepts before tag) is report
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import duckdb
@@ -101,11 +101,15 @@ class Explorer:
     def __init__(self, out: OutFolder) -> None:
         self.out = out
         self._con = duckdb.connect(":memory:")
+        # the folder is read-only for us, so its Parquet footers can be kept: paging and
+        # top-N then prune row groups by their key statistics without rereading footers
+        self._con.execute("SET parquet_metadata_cache = true")
         if out.protocol != "file":
             self._con.register_filesystem(out.fs)
         self._lock = threading.Lock()
         self._columns: dict[str, set[str]] = {}
         self._facets: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        self._totals: dict[Filters, int] = {}  # every page of a filter has the same total
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -125,6 +129,10 @@ class Explorer:
             return [d[0] for d in result.description]
         finally:
             cursor.close()
+
+    def forget_totals(self) -> None:
+        """Drop the cached match counts (for measuring a filter's first page)."""
+        self._totals.clear()
 
     def default_stage(self) -> str:
         for name in ("tagged", "panels", "deduped", "balanced", "figures", "export"):
@@ -146,7 +154,11 @@ class Explorer:
             return Page(stage, [], 0, 1, 1)
         where, params, unavailable = where_clause(filters, columns)
         source = _source(files, with_position=True)
-        total = self.sql(f"SELECT count(*) AS n FROM {source}{where}", [files, *params])[0]["n"]
+        counted = replace(filters, stage=stage)
+        if counted not in self._totals:
+            query = f"SELECT count(*) AS n FROM {source}{where}"
+            self._totals[counted] = self.sql(query, [files, *params])[0]["n"]
+        total = self._totals[counted]
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         shown = ", ".join(c if c in columns else f"NULL AS {c}" for c in GRID_COLUMNS)

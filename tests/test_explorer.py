@@ -169,6 +169,12 @@ def test_grid_page_is_server_rendered_with_thumbnails(client):
     assert thumb.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(thumb.content)).size == (90, 90)
     assert client.get("/static/explorer.css").status_code == 200
+    for _ in range(100):  # the menus appear once their values are counted
+        html = client.get("/").text
+        if '<select name="modality"' in html:
+            break
+        time.sleep(0.05)
+    assert '<option value="radiology">radiology (2)</option>' in html
     filtered = client.get("/", params={"modality": "radiology/ct"}).text
     assert filtered.count("/thumb/tagged/") == 1 and 'id="total">1<' in filtered
 

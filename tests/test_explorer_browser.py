@@ -130,6 +130,7 @@ def test_grid_shows_thumbnails_and_a_modality_filter_narrows_it(page, demo_url):
     wait_until(lambda: loaded_images(page, "#grid img") == tiles.count())
     page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "grid")
+    wait_until(lambda: page.reload() and page.locator("select[name=modality]").count() == 1)
     page.select_option("select[name=modality]", "radiology/ct")  # the script submits it
     page.wait_for_url("**modality=radiology%2Fct**")
     narrowed = int(page.inner_text("#total"))
