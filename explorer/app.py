@@ -63,6 +63,7 @@ def create_app(root: str) -> Starlette:
         def page_url(n: int) -> str:
             return "/?" + urlencode(active | {"page": n})
 
+        # submitted after the page's own query, so counting never slows a first page down
         counting = facet_jobs.get(result.stage)
         if counting is None:
             counting = facet_jobs[result.stage] = background.submit(facets_of, result.stage)
@@ -77,8 +78,7 @@ def create_app(root: str) -> Starlette:
 
     background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facets")
     facet_jobs: dict[str, Future] = {}
-    first_stage = explorer.default_stage()  # counted from the start, before any request
-    facet_jobs[first_stage] = background.submit(facets_of, first_stage)
+    explorer.default_stage()  # a folder without data shards fails here, before serving
 
     def record(request: Request) -> HTMLResponse:
         stage = stage_of(request.query_params.get("stage", ""))
@@ -145,7 +145,7 @@ def create_app(root: str) -> Starlette:
     def image(request: Request) -> Response:
         stage = stage_of(request.path_params["stage"])
         where = (stage, request.path_params["shard"], request.path_params["row"])
-        small = request.url.path.startswith("/thumb/")
+        small = request.url.path.startswith(("/thumb/", "/keythumb"))
         try:
             data = thumb(*where) if small else cell(*where)
         except (OSError, ValueError) as exc:  # undecodable bytes: a clear 415, not a crash
@@ -155,6 +155,15 @@ def create_app(root: str) -> Starlette:
         headers = SECURITY_HEADERS | {"Cache-Control": "max-age=3600"}
         kind = "image/jpeg" if small else media_type(data)
         return Response(data, media_type=kind, headers=headers)
+
+    def thumb_by_key(request: Request) -> Response:
+        """A record's thumbnail by stage and key (duplicates, drops: pages of keys)."""
+        stage = stage_of(request.query_params.get("stage", ""))
+        found = explorer.record(stage, request.query_params.get("key", ""))
+        if found is None:
+            raise HTTPException(404, "no such record")
+        request.path_params.update(stage=stage, shard=found["shard"], row=found["row"])
+        return image(request)
 
     def raw(request: Request) -> Response:
         path = explorer.out.file_under_root(request.path_params["path"])
@@ -176,6 +185,7 @@ def create_app(root: str) -> Starlette:
         Route("/balance", balance),
         Route("/thumb/{stage:str}/{shard:int}/{row:int}", image),
         Route("/image/{stage:str}/{shard:int}/{row:int}", image),
+        Route("/keythumb", thumb_by_key),
         Route("/raw/{path:path}", raw),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -211,6 +211,12 @@ def test_ledger_reason_lists_its_records(client):
     assert "PMC3/F1" in page and "cannot identify image file" in page
     dups = client.get("/duplicates").text
     assert "PMC1/F1/p0" in dups and "PMC1/F1/p1" in dups and "phash" in dups
+    kept = '<img class="dup" loading="lazy" src="/keythumb?stage=deduped&amp;key=PMC1/F1/p0"'
+    removed = '<img class="dup" loading="lazy" src="/keythumb?stage=balanced&amp;key=PMC1/F1/p1"'
+    assert kept in dups and removed in dups
+    thumb = client.get("/keythumb", params={"stage": "balanced", "key": "PMC1/F1/p1"})
+    assert Image.open(io.BytesIO(thumb.content)).size == (100, 120)
+    assert client.get("/keythumb", params={"stage": "balanced", "key": "nope"}).status_code == 404
     assert "C0013687" in client.get("/balance").text
 
 
