@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import platform
 import statistics
 import sys
@@ -185,7 +186,9 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results" / "explore.json"
     results: dict = {
         "machine": f"{platform.machine()}, {platform.python_version()}, duckdb {duckdb.__version__}"
-        f", pyarrow {pa.__version__}; 2 cores shared with other sessions",
+        f", pyarrow {pa.__version__}; {os.cpu_count()} cores shared with other sessions (their "
+        "load is in each size's load_average_1min_before_after; above the core count, "
+        "every time here is inflated)",
         "method": __doc__.split("\n\n")[1].replace("\n", " "),
         "rows": {},
     }
@@ -195,7 +198,10 @@ def main() -> int:
             start = time.perf_counter()
             folder = make_folder(Path(tmp), rows, base)
             made = time.perf_counter() - start
-            results["rows"][str(rows)] = measure(folder) | {"generate_s": round(made, 1)}
+            load = os.getloadavg()[0]
+            measured = measure(folder) | {"generate_s": round(made, 1)}
+            load = [round(load, 1), round(os.getloadavg()[0], 1)]
+            results["rows"][str(rows)] = measured | {"load_average_1min_before_after": load}
             print(rows, json.dumps(results["rows"][str(rows)]), flush=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

@@ -7,6 +7,7 @@ column a stage folder lacks (split before export, concepts before tag) is report
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -16,6 +17,7 @@ import duckdb
 from explorer.folders import OutFolder
 
 PAGE_SIZE = 48
+CUI = re.compile(r"C\d{7}")
 # the training text shown under a thumbnail: export's `text`, else the panel's own text
 GRID_COLUMNS = ("key", "caption", "subcaption", "caption_preamble", "text", "license", "split")
 
@@ -53,11 +55,12 @@ FILTER_SQL: dict[str, tuple[tuple[str, ...], str, int]] = {
         "list_contains(list_transform(concepts, lambda c: c.semgroup), ?)",
         1,
     ),
-    "concept": (
+    # a CUI is matched as a CUI, anything else as a name: one list pass, not two
+    "concept": (("concepts",), "list_contains(list_transform(concepts, lambda c: c.cui), ?)", 1),
+    "concept_name": (
         ("concepts",),
-        "(list_contains(list_transform(concepts, lambda c: c.cui), ?) OR "
-        "list_contains(list_transform(concepts, lambda c: lower(c.name)), lower(?)))",
-        2,
+        "list_contains(list_transform(concepts, lambda c: lower(c.name)), lower(?))",
+        1,
     ),
     "text": (("caption",), "contains(lower(caption), lower(?))", 1),
     "license": (("license",), "license = ?", 1),
@@ -74,7 +77,11 @@ def where_clause(filters: Filters, columns: set[str]) -> tuple[str, list[Any], l
     for name, value in filters.active().items():
         if name == "stage":
             continue
-        needed, sql, binds = FILTER_SQL[name]
+        is_cui = name == "concept" and CUI.fullmatch(value.upper())
+        if is_cui:
+            value = value.upper()
+        form = "concept_name" if name == "concept" and not is_cui else name
+        needed, sql, binds = FILTER_SQL[form]
         if not set(needed) <= columns:
             unavailable.append(name)
             continue

@@ -73,6 +73,7 @@ def test_each_filter_narrows_the_grid(explorer):
     assert keys(explorer, semgroup="PROC") == ["PMC2/F1/p0"]
     assert keys(explorer, concept="C0028259") == ["PMC1/F1/p0"]
     assert keys(explorer, concept="EFFUSION") == ["PMC1/F1/p1"]
+    assert keys(explorer, concept="c0013687") == ["PMC1/F1/p1"]
     assert keys(explorer, text="<SCRIPT>") == ["PMC2/F1/p0"]
     assert keys(explorer, license="CC0 1.0") == ["PMC2/F1/p0"]
     assert keys(explorer, modality="radiology", license="CC0 1.0") == []
@@ -209,6 +210,9 @@ def test_ledger_reason_lists_its_records(client):
     assert link in ledger
     page = client.get(link.replace("&amp;", "&")).text
     assert "PMC3/F1" in page and "cannot identify image file" in page
+    sampled = client.get("/losses?stage=balanced&table=dropped&reason=not_sampled").text
+    assert 'src="/keythumb?stage=tagged&amp;key=PMC2/F1/p0"' in sampled
+    assert 'href="/record?stage=tagged&amp;key=PMC2/F1/p0"' in sampled
     dups = client.get("/duplicates").text
     assert "PMC1/F1/p0" in dups and "PMC1/F1/p1" in dups and "phash" in dups
     kept = '<img class="dup" loading="lazy" src="/keythumb?stage=deduped&amp;key=PMC1/F1/p0"'
