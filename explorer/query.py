@@ -17,6 +17,7 @@ import duckdb
 from explorer.folders import OutFolder
 
 PAGE_SIZE = 48
+COUNT_CAP = 10_000  # matches counted exactly up to here; past it a page says "10000+"
 CUI = re.compile(r"C\d{7}")
 # the training text shown under a thumbnail: export's `text`, else the panel's own text
 GRID_COLUMNS = ("key", "caption", "subcaption", "caption_preamble", "text", "license", "split")
@@ -96,17 +97,23 @@ def where_clause(filters: Filters, columns: set[str]) -> tuple[str, list[Any], l
 class Page:
     stage: str
     rows: list[dict[str, Any]]
-    total: int
+    total: int  # matches, counted up to the cap
     page: int
     pages: int
     unavailable: list[str] = field(default_factory=list)
+    capped: bool = False  # more than `total` match: counting stopped there
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages or (self.capped and len(self.rows) > 0)
 
 
 class Explorer:
     """Read-only queries over one OUT folder; safe to share between request threads."""
 
-    def __init__(self, out: OutFolder) -> None:
+    def __init__(self, out: OutFolder, count_cap: int = COUNT_CAP) -> None:
         self.out = out
+        self.count_cap = count_cap
         self._con = duckdb.connect(":memory:")
         # the folder is read-only for us, so its Parquet footers can be kept: paging and
         # top-N then prune row groups by their key statistics without rereading footers
@@ -163,11 +170,15 @@ class Explorer:
         source = _source(files, with_position=True)
         counted = replace(filters, stage=stage)
         if counted not in self._totals:
-            query = f"SELECT count(*) AS n FROM {source}{where}"
-            self._totals[counted] = self.sql(query, [files, *params])[0]["n"]
+            # counting stops past the cap: a broad filter's first page need not scan it all
+            query = f"SELECT count(*) AS n FROM (SELECT 1 FROM {source}{where} LIMIT ?)"
+            limit = self.count_cap + 1
+            self._totals[counted] = self.sql(query, [files, *params, limit])[0]["n"]
         total = self._totals[counted]
+        capped = total > self.count_cap
+        total = min(total, self.count_cap)
         pages = max(1, -(-total // page_size))
-        page = min(max(1, page), pages)
+        page = max(1, page) if capped else min(max(1, page), pages)
         shown = ", ".join(c if c in columns else f"NULL AS {c}" for c in GRID_COLUMNS)
         rows = self.sql(
             f"SELECT {shown}, filename, file_row_number FROM {source}{where} "
@@ -179,7 +190,7 @@ class Explorer:
             row["shard"] = index[row.pop("filename")]
             row["row"] = row.pop("file_row_number")
             row["training_text"] = training_text(row)
-        return Page(stage, rows, total, page, pages, unavailable)
+        return Page(stage, rows, total, page, pages, unavailable, capped)
 
     def facet(self, stage: str, name: str) -> list[tuple[str, int]]:
         """The values of a filter in a stage folder, most frequent first (for the menus)."""

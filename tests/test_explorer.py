@@ -97,6 +97,17 @@ def test_paging_walks_every_record_once_in_key_order(explorer):
     assert seen == [["PMC1/F1/p0", "PMC1/F1/p1"], ["PMC2/F1/p0"], ["PMC2/F1/p0"]]
 
 
+def test_counting_stops_at_the_cap_and_paging_goes_on(run):
+    capped = Explorer(OutFolder(str(run)), count_cap=2)
+    first = capped.grid(Filters(), 1, page_size=1)
+    assert (first.total, first.capped, first.has_next) == (2, True, True)
+    third = capped.grid(Filters(), 3, page_size=1)
+    assert [r["key"] for r in third.rows] == ["PMC2/F1/p0"] and third.page == 3
+    assert not capped.grid(Filters(), 4, page_size=1).has_next
+    exact = capped.grid(Filters(modality="radiology/ct"))
+    assert (exact.total, exact.capped, exact.has_next) == (1, False, False)
+
+
 def test_grid_rows_carry_training_text_and_image_position(explorer):
     tagged = {r["key"]: r for r in explorer.grid(Filters()).rows}
     assert tagged["PMC1/F1/p1"]["training_text"] == "(B) No effusion on X-ray."
