@@ -132,12 +132,12 @@ def create_app(root: str) -> Starlette:
         before, after = history.entry_counts(explorer)
         return page("balance.html", before=before, after=after, head=20)
 
-    @lru_cache(maxsize=4096)
+    @lru_cache(maxsize=64)  # whole images, some megabytes each
     def cell(stage: str, shard: int, row: int) -> bytes | None:
         files = explorer.out.stages[stage].data_files
         return image_bytes(explorer.out, files[shard], row) if 0 <= shard < len(files) else None
 
-    @lru_cache(maxsize=4096)
+    @lru_cache(maxsize=4096)  # small JPEGs, tens of kilobytes each
     def thumb(stage: str, shard: int, row: int) -> bytes | None:
         data = cell(stage, shard, row)
         return thumbnail(data) if data else None
