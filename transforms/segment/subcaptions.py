@@ -26,7 +26,9 @@ from transforms.segment.marker_chain import Marker, best_chain, label_order
 _LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
 # "&" joins labels only between spaces: "H&E" and "R&D" are words, not "H and E"
 _SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|(?<=\s)&(?=\s)|to|[-–—−~])\s*"
-_GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
+# a group names at most 40 labels: unbounded, a run of "a - b - c …" that never closes is
+# matched again from each of its labels, quadratic in its length
+_GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL}){{0,39}}"
 _LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
 _RANGE_RE = re.compile(r"[-–—−~]|\bto\b")
 # a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
