@@ -26,7 +26,6 @@ from transforms.extract.images import ImageRejected, normalise_image
 from transforms.extract.sentences import sentences_at
 from transforms.extract.sources import group_sources
 from transforms.ledger import UnitResult, run_unit
-from transforms.segment.contact_sheet import sheet_items
 from transforms.segment.subcaptions import split_caption
 from transforms.tag.concepts import ConceptMatcher
 
@@ -221,6 +220,8 @@ def test_package_caps_are_options_named_in_the_error(tmp_path: Path) -> None:
 
 
 def test_contact_sheets_order_panels_by_index(tmp_path: Path) -> None:
+    from transforms.segment.contact_sheet import sheet_items
+
     rows = [
         new_record(
             PANEL_SCHEMA,
