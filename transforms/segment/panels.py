@@ -63,6 +63,8 @@ def segment_gray(
             read = len({lab.lower() for lab in labels if lab})
             method = "caption_labels" if read >= 2 else "caption_count"
             detail = f"{tiles} tiles grouped into the {hints.count} panels the caption names"
+        else:
+            detail = f"{len(boxes)} panels found; no grouping into the {hints.count} named"
     elif hints.count >= 2 and len(boxes) < hints.count:
         detail = f"{len(boxes)} panels found, fewer than the {hints.count} the caption names"
     elif (
