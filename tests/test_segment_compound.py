@@ -76,24 +76,29 @@ def blot(draw: ImageDraw.ImageDraw, box: Box, seed: int) -> None:
             )
 
 
-def test_grid_under_one_label_beside_a_block_of_charts_is_two_panels() -> None:
+@pytest.mark.parametrize("lettered", [False, True])
+def test_grid_under_one_label_beside_a_block_of_charts_is_two_panels(lettered: bool) -> None:
     """A 3x4 grid of micrographs (panel A) beside a 2x3 block of charts (panel B); the
-    caption names A and B. It was cut into 18 tiles."""
+    caption names A and B, the image may carry the letters. It was cut into 18 tiles."""
     img = Image.new("RGB", (860, 300), "white")
     draw = ImageDraw.Draw(img)
+    left = 34 if lettered else 10
     for r in range(3):
         for c in range(4):
-            img.paste(micrograph(90, 10 * r + c), (10 + c * 94, 10 + r * 94))
+            img.paste(micrograph(90, 10 * r + c), (left + c * 94, 10 + r * 94))
     for r in range(2):
         for c in range(3):
-            x0, y0 = 440 + c * 140, 10 + r * 142
-            chart(draw, (x0, y0, x0 + 126, y0 + 130), 7 * r + c)
+            x0, y0 = 464 + c * 130, 10 + r * 142
+            chart(draw, (x0, y0, x0 + 120, y0 + 130), 7 * r + c)
+    if lettered:
+        draw.text((6, 6), "A", fill=0, font=label_font(22))
+        draw.text((436, 6), "B", fill=0, font=label_font(22))
     caption = (
         "Cell death after treatment. (A) Micrographs of treated cells at 0, 6, 12 and 24 h. "
         "(B) Quantification of dead cells per field."
     )
     pred = segment(img, caption)
-    assert matched(pred, [(10, 10, 386, 292), (440, 10, 846, 282)])
+    assert matched(pred, [(left - 24 * lettered, 6, left + 376, 292), (436, 6, 844, 282)])
 
 
 def hexagon(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
