@@ -3,15 +3,17 @@ clean grid of similar tiles.
 
 When the caption names N panels and the image gave more tiles, the tiles are grouped into
 N rectangles that a straight cut can separate (rows, columns and their nesting, as panels
-are laid out). Of the groupings that give N, the one with the most groups headed by a letter
-read in the image wins, then the one whose weakest separating gutter is widest: tiles of
-one panel sit closer together than panels do. Letters read in the
-image constrain it: no group may hold two different letters, so a grid under "A" beside
-charts under "B" becomes the A region and the B region.
+are laid out). Letters read in the image constrain it: a letter heads its group and no
+group holds two, so a grid under "A" beside charts under "B" becomes the A region and the
+B region. Of the groupings that give N, the one with the most groups headed by a letter
+wins, then the one whose weakest separating gutter is widest: tiles of one panel sit
+closer together than panels do. Where straight cuts cannot separate the tiles, the nearest
+groups merge instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -158,8 +160,8 @@ def nearest_merges(
     boxes: list[Box], letters: list[str | None], k: int
 ) -> tuple[tuple[int, ...], ...] | None:
     """Where no straight cuts separate the tiles (a non-guillotine layout): merge the
-    closest two groups that do not hold two letters, a group swallowing any tile its box
-    overlaps, until k groups remain; None when that overshoots or stalls."""
+    closest two groups whose union (with every group its box overlaps) keeps a letter at
+    its head and no second letter, until k groups remain; None when that stalls."""
     groups = [(i,) for i in range(len(boxes))]
 
     def box_of(group: tuple[int, ...]) -> Box:
@@ -167,9 +169,6 @@ def nearest_merges(
         for i in group[1:]:
             out = union(out, boxes[i])
         return out
-
-    def named(group: tuple[int, ...]) -> set[str]:
-        return {letters[i].lower() for i in group if letters[i]}  # type: ignore[union-attr]
 
     while len(groups) > k:
         pairs = sorted(
@@ -189,7 +188,9 @@ def nearest_merges(
     return tuple(groups)
 
 
-def _closure(joined: tuple[int, ...], rest: list[tuple[int, ...]], box_of) -> list | None:
+def _closure(
+    joined: tuple[int, ...], rest: list[tuple[int, ...]], box_of: Callable[[tuple[int, ...]], Box]
+) -> list[tuple[int, ...]]:
     """The groups after `joined` takes in every group its box overlaps (beyond the slivers
     that absorbed letters and axis titles leave), it last."""
     while True:
