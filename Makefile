@@ -3,6 +3,11 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
+# GPU=1 installs faiss-gpu-cu12 instead of faiss-cpu (they install one module, `faiss`)
+GPU ?=
+FAISS_EXTRA := $(if $(GPU),gpu,faiss)
+# the CUDA build pip takes from local disk; first, so no extra pulls another torch
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 DEMO_CORPUS ?= out/demo-corpus
 IN ?=
 BEAM_ARGS ?=
@@ -16,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[pdf,dev]"
+	$(PY) -m pip install -q $(TORCH_PINS)
+	$(PY) -m pip install -q -e ".[pdf,embed,$(FAISS_EXTRA),train,dev]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -14,7 +14,11 @@ Memory: resident-set growth while compiling each matcher, and the compiled artef
 Quality: with the bundled lexicon, the share of captions with a `radiology/*` tag and with a
 concept, ROCO CUI recall (micro; over all of ROCO's CUIs and over those the lexicon has),
 ROCO keyword recall (a keyword counts when a matched span has a token starting with it),
-and a crude regex of modality words and radiology cues as the baseline.
+the share of concept mentions that are a bare generic word (by issue 12's word classes,
+`generic_eval.py`, which the tagger never reads), the reasons captions got no concepts,
+and a crude regex of modality words and radiology cues as the baseline; the same without
+the learned words (`metadata/default_src/caption_words.txt`). Precision: the hand-judged
+sample of 300 mentions (`tag_precision.py`). The targets were tuned on the dev600 split.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from collections import Counter  # noqa: E402
+
+from generic_eval import is_bare_generic  # noqa: E402
+from tag_precision import score as judged_precision  # noqa: E402
 
 from metadata.lexicon import Lexicon, load_default  # noqa: E402
 from metadata.mesh import load_mesh_tsv  # noqa: E402
+from metadata.write_default import HAND_MODULES, build  # noqa: E402
 from transforms.tag.concepts import ConceptMatcher  # noqa: E402
 from transforms.tag.modality import modality_tags  # noqa: E402
 from transforms.tag.tagger import Tagger  # noqa: E402
@@ -118,6 +129,10 @@ def speed(name: str, lexicon: Lexicon, texts: list[str]) -> dict:
         "naive_entries": entries,
         "ours_concepts_captions_per_s": round(ours),
         "ours_tag_unit_captions_per_s": round(best_rate(lambda t: tagger.tag(t, None), texts)),
+        # with the reason an empty caption got no concepts, as the stage's unit runs it
+        "ours_tag_unit_with_empty_reason_captions_per_s": round(
+            best_rate(lambda t: tagger.tag(t, None)[0] or tagger.empty_reason(t), texts)
+        ),
         "naive_captions_per_s": round(peer),
         "speedup_vs_naive": round(ours_on_sample / peer, 1),
     }
@@ -127,8 +142,16 @@ def quality(matcher: ConceptMatcher, entries: list) -> dict:
     known = {c.cui for c in matcher.concepts}
     radiology = concept = regex = 0
     hits = total = hits_known = total_known = kw_hits = kw_total = 0
+    mentions = generic = 0
+    empty: Counter = Counter()
+    tagger = Tagger(matcher)
     for _, caption, cuis, keywords in entries:
         analysis = matcher.analyse(caption)
+        spans = [caption[m.start : m.end] for m in analysis.matches]
+        mentions += len(spans)
+        generic += sum(map(is_bare_generic, spans))
+        if not spans:
+            empty[tagger.empty_reason(caption)] += 1
         radiology += any(t.startswith("radiology/") for t in modality_tags(analysis))
         concept += bool(analysis.matches)
         regex += bool(CRUDE_RADIOLOGY.search(caption))
@@ -151,6 +174,9 @@ def quality(matcher: ConceptMatcher, entries: list) -> dict:
         "cui_recall_micro_where_lexicon_has_them": round(hits_known / max(total_known, 1), 4),
         "roco_cuis_in_lexicon": f"{total_known}/{total}",
         "keyword_recall_micro": round(kw_hits / kw_total, 4),
+        "concept_mentions": mentions,
+        "bare_generic_mention_share": round(generic / max(mentions, 1), 4),
+        "no_concept_reasons": dict(sorted(empty.items())),
     }
 
 
@@ -163,6 +189,7 @@ def main() -> None:
         VOCAB / "dhimmel_mesh2015_terms.tsv", VOCAB / "dhimmel_mesh2015_tree-numbers.tsv"
     )
     matcher = ConceptMatcher(default)
+    hand_only = ConceptMatcher(build(HAND_MODULES))
     results = {
         "command": ".venv/bin/python benchmarks/tag.py",
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or ""},
@@ -171,9 +198,14 @@ def main() -> None:
             "bundled": speed("bundled", default, texts),
             "mesh2015": speed("mesh", mesh, texts),
         },
+        "precision_hand_judged_bundled": judged_precision(),
         "quality_bundled": {
             "roco_radiology_dev600": quality(matcher, radiology),
             "roco_nonradiology": quality(matcher, other),
+        },
+        "quality_bundled_without_learned_words": {
+            "roco_radiology_dev600": quality(hand_only, radiology),
+            "roco_nonradiology": quality(hand_only, other),
         },
         "targets": {
             "speedup_vs_naive_at_27k_min": 50,
@@ -183,11 +215,14 @@ def main() -> None:
             "cui_recall_micro_on_radiology_min": 0.25,
             "radiology_tag_rate_on_nonradiology_max": 0.20,
             "crude_regex_reference_on_radiology": 0.74,
+            "bare_generic_mention_share_max": 0.02,
+            "precision_hand_judged_min": 0.90,
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results["quality_bundled"], indent=2))
+    print("precision", results["precision_hand_judged_bundled"])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,14 @@ not in a hand-written module. The semantic type is the one every caption carryin
 lists when there is one such type (certain); otherwise the rarest type they all list
 (checked against the hand-typed concepts, the figure printed). A concept's name is the
 caption string it was learned from, not UMLS's preferred name.
+
+No concept of a Concepts & Ideas type (`QUALIFIER_TYPES`) is learned. A bare word (a
+one-word string) is learned only when the evidence for it is firm: ROCO's annotator gave
+it fewer than `AMBIGUOUS_SENSES` CUIs (it lists every sense UMLS has: "arrow" four,
+"right" three, "section" two), its type is not a loose one (`LOOSE`), and it is the head
+noun of some MeSH 2015 descriptor name (27,455 names, public domain, in `vocab/` beside
+the captions: "Injections", "Heart Valves", "Colon, Transverse" read as "Transverse
+Colon"), so adjectives that only qualify ("anterior", "transverse", "single") are not.
 """
 
 from __future__ import annotations
@@ -20,12 +28,18 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from metadata.semgroups import TYPE_GROUP
+from metadata.mesh import natural_order
+from metadata.semgroups import QUALIFIER_TYPES, TYPE_GROUP
 from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS
 from metadata.write_default import HAND_MODULES, SOURCES, build
 
 DEFAULT_CAPTIONS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "captions"
 OUTPUT = SOURCES / "caption_words.txt"
+MESH_NAMES = "dhimmel_mesh2015_terms.tsv"
+AMBIGUOUS_SENSES = 2
+# Finding (UMLS's type for adjectives read as observations: "present", "typical") and the
+# Concepts & Ideas types: too loose to make a bare word a concept on a guess
+LOOSE = QUALIFIER_TYPES | {"T033"}
 TUI = re.compile(r"T\d{3}")
 WORD = re.compile(r"[^\W_]+")
 
@@ -42,10 +56,37 @@ def content(gram: str) -> bool:
     return len(gram) >= 4
 
 
+def mesh_heads(captions: Path) -> set[str]:
+    """The head nouns of MeSH 2015's descriptor names: each name's last word in natural
+    order ("Colon, Transverse" is "Transverse Colon": colon), plurals also singular."""
+    rows = (captions.parent / "vocab" / MESH_NAMES).read_text("utf-8").splitlines()[1:]
+    heads = set()
+    for row in rows:
+        name = row.partition("\t")[2]
+        words = WORD.findall((natural_order(name) or name).lower())
+        if words:
+            heads.add(words[-1])
+    return heads | {w[:-1] for w in heads if w.endswith("s")}
+
+
+def firm(row: tuple[str, str, str], senses: Counter, heads: set[str]) -> bool:
+    """Whether a learned (string, CUI, type) may stand: never a Concepts & Ideas type; a
+    bare word only with fewer than AMBIGUOUS_SENSES senses, a type that is not loose, and
+    as a head noun of MeSH."""
+    gram, _, tui = row
+    if tui in QUALIFIER_TYPES:
+        return False  # names no thing ("universal testing")
+    if " " in gram:
+        return True
+    return senses[gram] < AMBIGUOUS_SENSES and tui not in LOOSE and gram in heads
+
+
 def learn(captions: Path) -> tuple[list[str], str]:
     texts, cuis = read(captions, "captions"), read(captions, "cuis")
     semtypes = read(captions, "semtypes")
-    hand = {c.cui: set(c.semtypes) for c in build(HAND_MODULES).concepts}
+    hand_lexicon = build(HAND_MODULES).concepts
+    hand = {c.cui: set(c.semtypes) for c in hand_lexicon}
+    heads = mesh_heads(captions)
     n_cui, n_gram, together = Counter(), Counter(), defaultdict(Counter)
     common: dict[str, set[str]] = {}
     type_count = Counter()
@@ -67,7 +108,7 @@ def learn(captions: Path) -> tuple[list[str], str]:
     checked = [c for c in hand if n_cui[c] >= 2 and semtype(c)]
     right = sum(semtype(c) in hand[c] for c in checked)
     check = f"rarest-type rule on the hand-typed concepts: {right}/{len(checked)} exact"
-    rows = []
+    candidates = []
     for cui, n in sorted(n_cui.items()):
         if cui in hand or n < 2 or not semtype(cui):
             continue
@@ -79,7 +120,9 @@ def learn(captions: Path) -> tuple[list[str], str]:
             continue
         if n < 3 and not certain:
             continue
-        rows.append((gram, cui, semtype(cui)))
+        candidates.append((gram, cui, semtype(cui)))
+    senses = Counter(gram for gram, _, _ in candidates)
+    rows = [row for row in candidates if firm(row, senses, heads)]
     lines = [f"{cui}|{tui}||{gram.capitalize()}|{gram}" for gram, cui, tui in sorted(rows)]
     return lines, check
 

@@ -50,6 +50,11 @@ TYPE_GROUP: dict[str, str] = {
     tui: group for group, tuis in _GROUP_TYPES.items() for tui in tuis.split()
 }
 
+# the Concepts & Ideas group (temporal, qualitative, quantitative, spatial and functional
+# concepts, intellectual products, classifications ...): the types MetaMap and QuickUMLS
+# users leave out, since a word typed only so ("right", "normal", "image") names no thing
+QUALIFIER_TYPES: frozenset[str] = frozenset(_GROUP_TYPES["CONC"].split())
+
 
 def group_of(semtypes: list[str] | tuple[str, ...], mapping: dict[str, str] | None = None) -> str:
     """The group of a concept: that of its first semantic type with a known group."""

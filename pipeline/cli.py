@@ -7,8 +7,10 @@ import contextlib
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 
+from pipeline.options import unknown_options
 from pipeline.runner import run, stage_folders
 from pipeline.stages import STAGES
 from transforms.extract.images import DEFAULT_MAX_PIXELS
@@ -17,6 +19,7 @@ from transforms.extract.images import DEFAULT_MAX_PIXELS
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
+        allow_abbrev=False,
         description="biomed-curate: run one stage, or `all` of them as one Beam pipeline. "
         "Options the parser does not know go to Beam (e.g. --runner DataflowRunner).",
     )
@@ -42,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="run every stage, even one whose folder is complete for the same input and options",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 even when the input yields no article sources or records",
     )
     parser.add_argument(
         "--quiet",
@@ -83,6 +91,10 @@ def stderr_to(path: str) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
+    ours = [name for name in parser._option_string_actions if name.startswith("--")]
+    for name, nearest in unknown_options(beam_args, ours):
+        hint = f"; did you mean {nearest}?" if nearest else ""
+        parser.error(f"unknown option {name}{hint} (neither a stage's nor Beam's)")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -93,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         and not os.path.exists(args.input)
     ):
         parser.error(f"--input {args.input!r} does not exist")
+    problem = output_problem(args.output)
+    if problem:
+        parser.error(f"--output {args.output!r} cannot be written: {problem}")
     chain = args.stage == "all"
     specs = list(STAGES.values()) if chain else [STAGES[args.stage]]
     if args.quiet and "://" not in args.output:
@@ -110,7 +125,36 @@ def main(argv: list[str] | None = None) -> int:
         if stage_stats["errors"] or stage_stats["dropped"]:
             print(f"          errors={stage_stats['errors']} dropped={stage_stats['dropped']}")
         print(f"          -> {folders[name]}")
+    first = next(iter(stats.values()), None)
+    if first is not None and first["in"] == 0 and not args.allow_empty:
+        print(
+            f"no input units in {args.input!r}: an empty folder, a glob that matched nothing "
+            "usable, or files that are not articles (see unrecognised-*.parquet). "
+            "Pass --allow-empty to accept an empty run.",
+            file=sys.stderr,
+        )
+        return 2
     return 0 if all(s["ledger_ok"] for s in stats.values()) else 1
+
+
+def output_problem(output: str) -> str | None:
+    """Why `output` cannot be written, found before any work starts (None: it can)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    probe = f"{output.rstrip('/')}.write-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        if "://" not in output:
+            os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+        with FileSystems.create(probe) as handle:
+            handle.write(b"")
+        FileSystems.delete([probe])
+    except ValueError as exc:  # Beam: no filesystem for the scheme (a missing extra)
+        scheme = output.split("://", 1)[0]
+        extra = {"s3": "aws", "gs": "gcp"}.get(scheme, "aws,gcp")
+        return f"{exc}; install the extra: pip install -e '.[{extra}]'"
+    except Exception as exc:  # noqa: BLE001 - any failure to write is the answer
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 if __name__ == "__main__":

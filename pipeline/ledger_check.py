@@ -7,6 +7,9 @@ and `dropped-*` from the Parquet files and replaces `stats.json` with:
 - `out`, `errors` and `dropped` as read from disk;
 - `in_expected`: the rows the upstream folder wrote (for extract: the units and listing
   errors the listing produced), and for extract `in_unrecognised`;
+- `out_empty_reasons`: for records passed on with something empty, the counts of each
+  record column named `*_empty_reason` (tag's `concepts_empty_reason`: no_match,
+  language_unsupported ...), read from the shards;
 - `ledger_ok`: `in == in_with_output + in_empty + Σerrors`, `found == out + Σdropped`,
   `in == in_expected`, and for extract every listed path is an article file, a media file
   of one, unrecognised (read back from `unrecognised-*`) or a listing error.
@@ -47,6 +50,23 @@ def column_counts(folder: str, pattern: str, column: str) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def empty_reason_counts(folder: str, pattern: str) -> dict[str, dict[str, int]]:
+    """column -> reason -> records, for the `*_empty_reason` columns of the record shards."""
+    paths = shard_paths(folder, pattern)
+    if not paths:
+        return {}
+    with FileSystems.open(paths[0], compression_type="uncompressed") as handle:
+        names = pq.ParquetFile(handle).schema_arrow.names
+    columns = [n for n in names if n.endswith("_empty_reason")]
+    counts: dict[str, Counter] = {column: Counter() for column in columns}
+    for path in paths if columns else []:
+        with FileSystems.open(path, compression_type="uncompressed") as handle:
+            table = pq.read_table(handle, columns=columns)
+        for column in columns:
+            counts[column].update(r for r in table.column(column).to_pylist() if r is not None)
+    return {column: dict(sorted(c.items())) for column, c in counts.items()}
+
+
 def checked_stats(
     folder: str,
     records_glob: str,
@@ -63,6 +83,9 @@ def checked_stats(
         "out": out,
         "dropped": dropped,
     }
+    reasons = empty_reason_counts(folder, records_glob)
+    if reasons:
+        stats["out_empty_reasons"] = reasons
     checks = [
         stats["in"] == stats["in_with_output"] + stats["in_empty"] + sum(errors.values()),
         stats["found"] == out + sum(dropped.values()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import os
 
 # One numeric thread per worker process: Beam already runs one worker per core.
@@ -46,3 +48,40 @@ def runner_name(args: list[str]) -> str:
         if arg == "--runner" and i + 1 < len(args):
             return args[i + 1]
     return ""
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def beam_option_names() -> set[str]:
+    """Every `--option` that Beam's PipelineOptions classes declare (runners included)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = argparse.ArgumentParser(add_help=False, conflict_handler="resolve")
+    for cls in _subclasses(PipelineOptions):
+        try:
+            cls._add_argparse_args(parser)
+        except (argparse.ArgumentError, TypeError, ValueError):
+            continue  # a class whose options clash with another's: the other declares them
+    return {name for name in parser._option_string_actions if name.startswith("--")}
+
+
+def unknown_options(beam_args: list[str], ours: list[str]) -> list[tuple[str, str | None]]:
+    """Options neither ours nor Beam's, each with the nearest known name (or None)."""
+    beam = beam_option_names()
+    known = sorted(beam | set(ours))
+    unknown = []
+    for arg in beam_args:
+        if not arg.startswith("--"):
+            continue  # a value of the option before it
+        name = arg.split("=", 1)[0]
+        if name in beam:
+            continue
+        nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        unknown.append((name, nearest[0] if nearest else None))
+    return unknown

@@ -73,7 +73,11 @@ PANEL_FIELDS: list[pa.Field] = [
     # the pieces of `caption` that make up `subcaption`, [start, end) positions in `caption`
     pa.field("subcaption_spans", pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32())]))),
     pa.field("caption_preamble", pa.string()),
-    pa.field("seg_method", pa.string()),  # "no_image" for caption-only records
+    # what decided the split: one of transforms/segment/panel_types.METHODS, "no_image" or
+    # "parent" (README, segment); seg_detail says it in words (counts, why left whole)
+    pa.field("seg_method", pa.string()),
+    pa.field("seg_detail", pa.string()),
+    # measured share of correct panels for that method on the hand-boxed set, or null
     pa.field("seg_score", pa.float32()),
     pa.field("align_status", pa.string()),
 ]
@@ -93,6 +97,9 @@ CONCEPT_TYPE = pa.struct(
 TAG_FIELDS: list[pa.Field] = [
     pa.field("concepts", pa.list_(CONCEPT_TYPE)),
     pa.field("modalities", pa.list_(pa.string())),  # "top/sub", e.g. "radiology/ct"
+    # why `concepts` is empty (null when it is not): no_text, language_unsupported,
+    # generic_only, no_match
+    pa.field("concepts_empty_reason", pa.string()),
 ]
 TAGGED_SCHEMA = pa.schema(list(PANEL_SCHEMA) + TAG_FIELDS)
 

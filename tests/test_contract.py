@@ -149,3 +149,40 @@ def test_cli_refuses_a_missing_input(tmp_path, capsys) -> None:
         main(["extract", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o")])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_names_the_nearest_option_for_a_typo(tmp_path, capsys) -> None:
+    from pipeline.cli import main
+
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    typos = (("--keep-mising-images", "--keep-missing-images"), ("--runer", "--runner"))
+    for typo, nearest in typos:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["extract", "--input", str(corpus), "--output", str(tmp_path / "o"), typo])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"unknown option {typo}" in err and f"did you mean {nearest}?" in err
+
+
+def test_cli_refuses_an_output_it_cannot_write_before_work_starts(tmp_path, capsys) -> None:
+    from pipeline.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", "--input", str(tmp_path), "--output", str(blocker / "out")])
+    assert exit_info.value.code == 2
+    assert "cannot be written" in capsys.readouterr().err
+
+
+@pytest.mark.beam
+def test_an_input_of_images_only_yields_no_units_and_exits_non_zero(tmp_path, capsys) -> None:
+    from pipeline.cli import main
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "figure.png").write_bytes(b"\x89PNG")
+    argv = ["extract", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--quiet"]
+    assert main(argv) == 2
+    assert "no input units" in capsys.readouterr().err
+    assert main([*argv, "--allow-empty"]) == 0

@@ -9,6 +9,7 @@ from pipeline.sources import read_bytes
 from pipeline.stage_spec import StageSpec, record_key
 from transforms.tag.artefact import ARTEFACT_SUFFIX, LexiconSource, cached_artefact
 from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.generic import read_stop_words
 from transforms.tag.tagger import Tagger
 
 MAX_ARTEFACT_BYTES = 4 << 30
@@ -20,6 +21,8 @@ class TagConfig:
     artefact: str | None = None
     # a lexicon TSV compiled on each worker (small lexicons)
     lexicon_tsv: str | None = None
+    # the user's stop list: words never matched alone (compiled into the matcher)
+    stop_words: tuple[str, ...] = ()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the descriptors read before damage in a truncated MeSH XML",
     )
     parser.add_argument("--lexicon-cache", help="folder for compiled matchers (default ~/.cache)")
+    parser.add_argument(
+        "--stop-words",
+        help="a file of words (one a line) never tagged alone, beside the lexicon's own evidence",
+    )
 
 
 def make_config(args: argparse.Namespace) -> TagConfig:
@@ -46,21 +53,27 @@ def make_config(args: argparse.Namespace) -> TagConfig:
     chosen = [a for a in (args.lexicon, args.umls_dir, args.mesh_xml) if a]
     if len(chosen) > 1:
         raise SystemExit("give at most one of --lexicon, --umls-dir, --mesh-xml")
+    stop_words = tuple(sorted(read_stop_words(args.stop_words))) if args.stop_words else ()
     if args.lexicon:
         if args.lexicon.endswith(ARTEFACT_SUFFIX):
+            if stop_words:
+                raise SystemExit("--stop-words cannot change a compiled matcher; give its source")
             return TagConfig(artefact=args.lexicon)
-        return TagConfig(lexicon_tsv=args.lexicon)
+        return TagConfig(lexicon_tsv=args.lexicon, stop_words=stop_words)
     if args.umls_dir:
         source = LexiconSource(
             "umls",
             args.umls_dir,
             languages=tuple(x for x in args.umls_languages.split(",") if x),
             sources=tuple(x for x in args.umls_sources.split(",") if x),
+            stop_words=stop_words,
         )
     elif args.mesh_xml:
-        source = LexiconSource("mesh_xml", args.mesh_xml, recover=args.mesh_recover)
+        source = LexiconSource(
+            "mesh_xml", args.mesh_xml, recover=args.mesh_recover, stop_words=stop_words
+        )
     else:
-        return TagConfig()
+        return TagConfig(stop_words=stop_words)
     return TagConfig(artefact=str(cached_artefact(source, args.lexicon_cache)))
 
 
@@ -69,7 +82,8 @@ def make_fn(config: TagConfig) -> Tagger:
         matcher = ConceptMatcher.from_bytes(read_bytes(config.artefact, MAX_ARTEFACT_BYTES))
     else:
         kind = "tsv" if config.lexicon_tsv else "default"
-        matcher = ConceptMatcher(LexiconSource(kind, config.lexicon_tsv or "").load())
+        source = LexiconSource(kind, config.lexicon_tsv or "", stop_words=config.stop_words)
+        matcher = source.matcher()
     return Tagger(matcher)
 
 

@@ -20,6 +20,8 @@ from metadata.umls import load_umls
 from transforms.tag.concepts import FORMAT_VERSION, ConceptMatcher
 
 ARTEFACT_SUFFIX = ".matcher"
+# UMLS language codes (MRCONSO LAT) -> the caption language codes the tagger detects
+UMLS_LANGUAGES = {"ENG": "en", "POR": "pt", "SPA": "es", "FRE": "fr"}
 
 
 def default_cache_dir() -> Path:
@@ -36,6 +38,15 @@ class LexiconSource:
     languages: tuple[str, ...] = ("ENG",)
     sources: tuple[str, ...] = ()
     recover: bool = False
+    stop_words: tuple[str, ...] = ()  # a user's words never matched alone
+
+    def caption_languages(self) -> tuple[str, ...]:
+        if self.kind != "umls":
+            return ("en",)
+        return tuple(UMLS_LANGUAGES[x] for x in self.languages if x in UMLS_LANGUAGES)
+
+    def matcher(self) -> ConceptMatcher:
+        return ConceptMatcher(self.load(), self.stop_words, self.caption_languages())
 
     def files(self) -> list[Path]:
         if self.kind == "default":
@@ -70,7 +81,7 @@ def cached_artefact(source: LexiconSource, cache_dir: str | Path | None = None) 
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    data = ConceptMatcher(source.load()).to_bytes()
+    data = source.matcher().to_bytes()
     handle, temp = tempfile.mkstemp(dir=folder, suffix=".part")
     with os.fdopen(handle, "wb") as out:
         out.write(data)

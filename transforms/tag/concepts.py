@@ -7,11 +7,14 @@ concepts (UMLS homonyms such as "renal calculi": Kidney Calculi and Nephrolithia
 one match per concept, all with the same span. Abbreviations are matched
 conservatively: only as whole tokens in their written case ("CT", not "ct" or "Ct"),
 never when they are on the ambiguous stop-list, and two-letter ones only when allowed.
+Bare words the lexicon's own evidence marks as generic (`generic`: "right", "arrow") are
+withheld alone and still match inside longer names ("right ventricle").
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -19,22 +22,13 @@ import ahocorasick
 
 from metadata.lexicon import Concept, Lexicon
 from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS, TWO_LETTER_ALLOWED
+from transforms.tag.generic import GenericWords, find_generic_words, is_abbreviation
 from transforms.tag.negation import negated_flags
 from transforms.tag.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 Plain = tuple[int, ...] | None
-
-
-def is_abbreviation(term: str) -> bool:
-    """Short forms written with capitals ("CT", "MRI", "H&E", "IgG", "pH") match by case;
-    capitalised words ("Hip", "Eye") do not count as short forms."""
-    chars = [c for c in term if c.isalnum()]
-    upper = sum(c.isupper() for c in chars)
-    if len(chars) > 6 or upper == 0:
-        return False
-    return upper >= 2 or (len(chars) <= 3 and not term.istitle())
 
 
 def abbreviation_allowed(form: str) -> bool:
@@ -74,13 +68,22 @@ class Analysis:
 class ConceptMatcher:
     """A compiled lexicon. Build once (or load a cached artefact) and share per worker."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        stop_words: Iterable[str] = (),
+        languages: tuple[str, ...] = ("en",),
+    ) -> None:
         self.name = lexicon.name
+        self.languages = languages  # the caption languages its names are written in
         self.concepts: list[Concept] = list(lexicon.concepts)
+        self.generic: GenericWords = find_generic_words(self.concepts, stop_words)
         table: dict[str, list[tuple[int, int, str | None]]] = {}
         for index, concept in enumerate(self.concepts):
             preferred = key_of(concept.name)
             for term in concept.terms:
+                if not is_abbreviation(term) and self.generic.withheld(key_of(term), index):
+                    continue
                 for key, form in _keys_of(term):
                     rank = 0 if key == preferred else 1
                     table.setdefault(key, []).append((rank, index, form))
@@ -134,16 +137,17 @@ class ConceptMatcher:
         return [m.as_struct() for m in self.analyse(text).matches]
 
     def to_bytes(self) -> bytes:
-        return pickle.dumps((FORMAT_VERSION, self.name, self.concepts, self.keys, self.automaton))
+        state = (self.name, self.languages, self.concepts, self.generic, self.keys, self.automaton)
+        return pickle.dumps((FORMAT_VERSION, *state))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ConceptMatcher:
-        version, name, concepts, keys, automaton = pickle.loads(data)  # noqa: S301 - own artefact
+        version, *state = pickle.loads(data)  # noqa: S301 - own artefact
         if version != FORMAT_VERSION:
             raise ValueError(f"matcher artefact format {version}, expected {FORMAT_VERSION}")
         matcher = cls.__new__(cls)
-        matcher.name, matcher.concepts, matcher.keys = name, concepts, keys
-        matcher.automaton = automaton
+        matcher.name, matcher.languages, matcher.concepts, matcher.generic = state[:4]
+        matcher.keys, matcher.automaton = state[4:]
         return matcher
 
 

@@ -9,6 +9,11 @@ a panel with no sub-caption of its own (its span is the whole caption) keep ever
 Modalities come from the panel's own sub-caption, falling back to its whole own text
 (preamble included) when the sub-caption names none; a record that is not scoped falls
 back to the full caption. Records without an image are tagged by text like the rest.
+
+A record that gets no concepts says why in `concepts_empty_reason`: `no_text` (its own
+text is empty), `language_unsupported` (written in a language the lexicon has no names
+in, e.g. a Portuguese SciELO caption), `generic_only` (its only lexicon words are bare
+generic words the matcher withholds) or `no_match`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from schemas import TAGGED_SCHEMA, new_record
 from transforms.ledger import UnitResult
 from transforms.segment.subcaptions import Span, split_caption
 from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.language import caption_language
 from transforms.tag.modality import inside, modality_tags
+from transforms.tag.normalise import tokenize
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,29 @@ class Tagger:
             modalities = modality_tags(analysis)
         return [m.as_struct() for m in analysis.matches], modalities
 
+    def empty_reason(self, caption: str | None, scope: PanelScope | None = None) -> str:
+        """Why a caption (or a panel's own text in it) got no concepts."""
+        text = caption or ""
+        if scope is not None:
+            text = " ".join(text[s:e] for s, e in sorted(scope.text))
+        tokens = tokenize(text)
+        if not tokens.words:
+            return "no_text"
+        if caption_language(tokens) not in self.matcher.languages:
+            return "language_unsupported"
+        if any(self.matcher.generic.reason(w) for w in tokens.words):
+            return "generic_only"
+        return "no_match"
+
     def __call__(self, record: dict[str, Any]) -> UnitResult:
-        concepts, modalities = self.tag(
-            record.get("caption"), record.get("subcaption"), panel_scope(record)
+        caption, scope = record.get("caption"), panel_scope(record)
+        concepts, modalities = self.tag(caption, record.get("subcaption"), scope)
+        reason = None if concepts else self.empty_reason(caption, scope)
+        tagged = new_record(
+            TAGGED_SCHEMA,
+            **record,
+            concepts=concepts,
+            modalities=modalities,
+            concepts_empty_reason=reason,
         )
-        tagged = new_record(TAGGED_SCHEMA, **record, concepts=concepts, modalities=modalities)
         return UnitResult(records=[tagged])

@@ -1,0 +1,1 @@
+"""The bundled CLIP trainer: training, evaluation and CLIP scoring on exported shards."""
