@@ -28,6 +28,7 @@ from transforms.extract.sources import group_sources
 from transforms.ledger import UnitResult, run_unit
 from transforms.segment.subcaptions import split_caption
 from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.tagger import PanelScope, Tagger
 
 MEGABYTE = 1_000_000
 JATS_DOCTYPE = (
@@ -89,6 +90,24 @@ def test_a_megabyte_caption_is_split_and_tagged_whole() -> None:
     in_b = [s for i, s in zip(sentence_starts, sentences, strict=True) if b_start < i < b_end]
     sentence_b = "MRI of the brain, see e.g. Fig. 2 vs. Fig. 3."
     assert in_b and set(in_b) <= {sentence_b, f"(B) {sentence_b}"}
+
+
+def test_a_panel_of_a_megabyte_inline_caption_keeps_its_own_concepts() -> None:
+    """An inline-style caption names each panel once a sentence: panel A's own text is
+    thousands of pieces, and every match is tested against them."""
+    caption = repeat_to("CT of the liver (A) and MRI of the brain (B) show lesions. ", MEGABYTE)
+    tagger = Tagger(ConceptMatcher(load_default()))
+    with hang_guard(60):
+        split = split_caption(caption)
+        scope = PanelScope(split.spans_for("A"), split.preamble_spans)
+        concepts, modalities = tagger.tag(caption, None, scope)
+    assert split.style == "inline" and len(scope.subcaption) > 10_000
+    words = {caption[c["start"] : c["end"]].lower() for c in concepts}
+    assert "liver" in words and "brain" not in words
+    assert sum(caption[c["start"] : c["end"]] == "liver" for c in concepts) == caption.count(
+        "liver"
+    )
+    assert modalities == ["radiology/ct"]
 
 
 def test_sentences_among_many_abbreviations_and_no_spaces() -> None:
