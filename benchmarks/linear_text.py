@@ -9,10 +9,14 @@ best of REPEATS passes, ten times more at 1 kB; one pass at 1 MB):
 - mentions: `fig_mentions` over one body paragraph of that length citing a figure every
   ~200 characters (libxml2 serialisation, marks, sentences);
 - concepts: `ConceptMatcher.analyse` with the bundled lexicon (Aho-Corasick, longest
-  matches, negation).
+  matches, negation);
+- panel_tag: the tag unit's work for the first panel the caption names (split, concepts,
+  scoping to the panel's own pieces, modalities), or the whole caption when none.
 Texts: "compound", a real-looking compound caption repeated ("(A) … (B) … Scale bars …");
 "abbreviations", stops that end no sentence ("e.g. Fig. 2 vs. Fig. 3"); "label_runs", runs
-of panel labels that never close ("a - b - c …"). Each row gives seconds and microseconds
+of panel labels that never close ("a - b - c …"); "inline", panels named inside sentences
+("CT of the liver (A) and MRI of the brain (B) …"), so a panel's own text is thousands of
+pieces. Each row gives seconds and microseconds
 per kB; `growth` is the 1 MB time over the 1 kB time times 1000, and over the 100 kB time
 times 10: 1.0 is linear, 10 (from 100 kB) quadratic; below 1, fixed costs dominate the
 small text. Before this benchmark's fixes the splitter took ~10.6 s at
@@ -39,6 +43,7 @@ from transforms.extract.jats_mentions import fig_mentions  # noqa: E402
 from transforms.extract.sentences import sentences_at  # noqa: E402
 from transforms.segment.subcaptions import split_caption  # noqa: E402
 from transforms.tag.concepts import ConceptMatcher  # noqa: E402
+from transforms.tag.tagger import PanelScope, Tagger  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "linear_text.json"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -48,6 +53,7 @@ TEXTS = {
     "(B) T2-weighted MRI of the brain, e.g. the left frontal lobe; see Fig. 2. "
     "Scale bars, 10 µm. Data are mean ± s.d., n = 3. ",
     "abbreviations": "Tumour cells, e.g. in Fig. 2 vs. Fig. 3, approx. 10 per field ",
+    "inline": "CT of the liver (A) and MRI of the brain (B) show lesions. ",
     "label_runs": "a - b - c - d - e - f - g - h - i - j - k - l - m - n - o - p - ",
 }
 
@@ -83,8 +89,22 @@ def mentions_step(text: str) -> Callable[[], object]:
     return run
 
 
+def panel_tag_step(tagger: Tagger, text: str) -> Callable[[], object]:
+    def run() -> object:
+        split = split_caption(text)
+        own = split.spans_for(split.labels[0]) if split.parts else None
+        scope = PanelScope(own, split.preamble_spans) if own else None
+        return tagger.tag(text, None, scope)
+
+    return run
+
+
+STEPS = ("split", "sentences", "mentions", "concepts", "panel_tag")
+
+
 def main() -> None:
     matcher = ConceptMatcher(load_default())
+    tagger = Tagger(matcher)
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for name, unit in TEXTS.items():
         rows[name] = {}
@@ -95,6 +115,7 @@ def main() -> None:
                 "sentences": lambda text=text: sentences_at(text, list(range(0, len(text), 100))),
                 "mentions": mentions_step(text),
                 "concepts": lambda text=text: matcher.analyse(text),
+                "panel_tag": panel_tag_step(tagger, text),
             }
             repeats = 1 if size >= 1_000_000 else REPEATS * max(1, 10_000 // size)
             row = {}
@@ -111,7 +132,7 @@ def main() -> None:
                 / max(by_size[str(small)][f"{step}_s"] * SIZES[-1] / small, 1e-9),
                 2,
             )
-            for step in ("split", "sentences", "mentions", "concepts")
+            for step in STEPS
         }
         for name, by_size in rows.items()
         for small in (SIZES[0], SIZES[-2])
