@@ -119,6 +119,7 @@ DEDUPED_SCHEMA = pa.schema(list(BALANCED_SCHEMA) + DEDUP_FIELDS)
 
 EXPORT_FIELDS: list[pa.Field] = [
     pa.field("text", pa.string()),  # the training text, the same as the WebDataset `.txt`
+    pa.field("text_full", pa.string()),  # the training text before the CLIP token budget
     pa.field("split", pa.string()),  # "train" or "validation", made per article
 ]
 EXPORT_SCHEMA = pa.schema(list(DEDUPED_SCHEMA) + EXPORT_FIELDS)

@@ -1,0 +1,148 @@
+"""Deduped records made on the fly for the export tests, and a plain-Python export run.
+
+`export_folder` does what the Beam stage does, in one process: plan over the pool, group
+by shard, run the grouped unit, write each shard through the writers. The Beam stage
+must produce the same files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from schemas.records import DEDUPED_SCHEMA, new_record
+from transforms.export.parquet import ParquetShardWriter, metadata_writer
+from transforms.export.summary import sizes_json
+from transforms.export.unit import (
+    ExportConfig,
+    ExportPlan,
+    ExportPlanCombine,
+    ExportShard,
+    all_group_keys,
+    export_group_key,
+    shard_paths,
+)
+from transforms.export.wds import WdsShardWriter
+from transforms.ledger import Drop, Ledger
+
+PREAMBLE = "Figure 1. Imaging of the liver in patients with cirrhosis."
+SUBCAPTIONS = [
+    "Axial CT shows a hypodense lesion in segment VI.",
+    "Ultrasound of the same lesion, which is hyperechoic.",
+    "Histology confirms hepatocellular carcinoma (H&E, x200).",
+]
+
+
+def image_bytes(width: int, height: int, fmt: str, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, size=(height, width, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG" if fmt == "jpeg" else "PNG")
+    return out.getvalue()
+
+
+def deduped_record(key: str, **fields: Any) -> dict[str, Any]:
+    article, figure = key.split("/")[0], "/".join(key.split("/")[:2])
+    fmt = fields.pop("image_format", "jpeg")
+    width, height = fields.pop("size", (96, 80))
+    seed = sum(key.encode())
+    values: dict[str, Any] = {
+        "pmcid": article if article.startswith("PMC") else None,
+        "license": "CC BY 4.0",
+        "license_url": "https://creativecommons.org/licenses/by/4.0/",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "citation": "Lovelace A, Turing A. Liver imaging. J Test. 2024.",
+        "language": "en",
+        "caption": f"{PREAMBLE} (A) {SUBCAPTIONS[0]} (B) {SUBCAPTIONS[1]}",
+        "caption_preamble": PREAMBLE,
+        "subcaption": SUBCAPTIONS[seed % 3],
+        "is_compound": True,
+        "parent_key": figure,
+        "panel_label": "A",
+        "bbox": [0, 0, width, height],
+        "image": {"bytes": image_bytes(width, height, fmt, seed), "path": f"{seed}.{fmt}"},
+        "image_format": fmt,
+        "width": width,
+        "height": height,
+        "image_status": "ok",
+        "source_uri": f"mem://{article}.xml",
+        "concepts": [
+            {
+                "cui": "C0023884",
+                "name": "Liver",
+                "start": 13,
+                "end": 18,
+                "semtypes": ["T023"],
+                "semgroup": "ANAT",
+                "negated": False,
+            },
+        ],
+        "modalities": ["radiology/ct"],
+        "entries": ["C0023884"],
+        "keep_prob": 0.5,
+    }
+    values.update(fields)
+    return new_record(DEDUPED_SCHEMA, key=key, **values)
+
+
+def corpus(articles: int = 14) -> list[dict[str, Any]]:
+    """Articles with two figures of 1-3 panels, keys with dots and slashes among them."""
+    records = []
+    for a in range(articles):
+        article = f"PMC{1000 + a}" if a % 5 else f"doi-10.1000-j.x.{a}"
+        for f in (1, 2):
+            panels = 1 + (a + f) % 3
+            for p in range(panels):
+                fig = f"F{f}" if a % 4 else f"F{f}.{a}"  # a dotted figure id
+                records.append(
+                    deduped_record(
+                        f"{article}/{fig}/p{p}",
+                        image_format="png" if p == 1 else "jpeg",
+                        is_compound=panels > 1,
+                        panel_index=p,
+                    )
+                )
+    return records
+
+
+def export_folder(
+    records: list[dict[str, Any]], config: ExportConfig, out: Path, shard: ExportShard
+) -> tuple[ExportPlan, Ledger, list[dict[str, Any]], list[Drop]]:
+    """Plan, group, run the unit, write every shard; (plan, ledger, kept, drops)."""
+    combine = ExportPlanCombine(config)
+    halves = [records[::2], records[1::2]]  # merged from two accumulators, as workers would
+    accs = []
+    for half in halves:
+        acc = combine.create_accumulator()
+        for record in half:
+            acc = combine.add_input(acc, record)
+        accs.append(acc)
+    plan = combine.extract_output(combine.merge_accumulators(accs))
+    groups: dict[tuple[str, int], list[dict]] = {key: [] for key in all_group_keys(plan)}
+    for record in records:
+        groups[export_group_key(record, plan, config)].append(record)
+    writers = {
+        "parquet": ParquetShardWriter(row_group_bytes=60_000),
+        "wds": WdsShardWriter(),
+        "metadata": metadata_writer(),
+    }
+    ledger, kept, drops = Ledger(), [], []
+    sizes: dict[str, dict[str, int]] = {}
+    for group_key, members in sorted(groups.items()):
+        result = shard((group_key, members), plan)
+        ledger = ledger.merge(Ledger.of(result))
+        kept += result.records
+        drops += result.drops
+        for kind, relative in shard_paths(group_key, plan).items():
+            path = out / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as handle:
+                writers[kind].write(result.records, handle)
+        sizes.setdefault(group_key[0], {})[f"{group_key[1]:05d}.tar"] = len(result.records)
+    for split, counts in sizes.items():
+        (out / "wds" / split / "sizes.json").write_text(sizes_json(counts))
+    return plan, ledger, kept, drops
