@@ -16,16 +16,16 @@ from PIL import Image
 
 from schemas.records import DEDUPED_SCHEMA, new_record
 from transforms.export.parquet import ParquetShardWriter, metadata_writer
-from transforms.export.summary import sizes_json
-from transforms.export.unit import (
+from transforms.export.plan import (
     ExportConfig,
     ExportPlan,
     ExportPlanCombine,
-    ExportShard,
     all_group_keys,
     export_group_key,
     shard_paths,
 )
+from transforms.export.summary import sizes_json
+from transforms.export.unit import ExportShard
 from transforms.export.wds import WdsShardWriter
 from transforms.ledger import Drop, Ledger
 
@@ -94,6 +94,8 @@ def corpus(articles: int = 14) -> list[dict[str, Any]]:
     records = []
     for a in range(articles):
         article = f"PMC{1000 + a}" if a % 5 else f"doi-10.1000-j.x.{a}"
+        if a == 3:  # a key past the 100 characters of a plain tar header
+            article = "doi-10.1000-" + "very.long.suffix-" * 8
         for f in (1, 2):
             panels = 1 + (a + f) % 3
             for p in range(panels):

@@ -16,11 +16,17 @@ from transforms.export.card import CardInputs, card_files, hf_license_id, ledger
 from transforms.export.croissant import CroissantInputs, croissant_json, license_url
 from transforms.export.images import ImageOptions, export_image, output_size
 from transforms.export.order import in_shard_order, plan_shards, shard_of
-from transforms.export.select import Selection, license_family, metadata_drop
+from transforms.export.plan import ExportConfig, ExportPlan, ExportPlanCombine
+from transforms.export.select import (
+    Selection,
+    license_family,
+    metadata_drop,
+    read_exclusion_list,
+)
 from transforms.export.splits import VALIDATION, article_of, split_of
 from transforms.export.summary import ExportSummaryCombine, histogram
 from transforms.export.text import clean_text, fit_tokens, training_text
-from transforms.export.unit import ExportConfig, ExportShard
+from transforms.export.unit import ExportShard
 from transforms.ledger import Drop, Ledger
 
 
@@ -88,6 +94,41 @@ def test_split_is_per_article_seeded_and_about_the_fraction() -> None:
     assert split_of("PMC5/F1/p0", 7, 0.0) == "train" and split_of("PMC5/F1", 7, 1.0) == VALIDATION
 
 
+def _plan(records: list[dict], config: ExportConfig) -> ExportPlan:
+    combine = ExportPlanCombine(config)
+    accs = []
+    for part in (records[::2], records[1::2]):
+        acc = combine.create_accumulator()
+        for record in part:
+            acc = combine.add_input(acc, record)
+        accs.append(acc)
+    return combine.extract_output(combine.merge_accumulators(accs))
+
+
+def test_small_export_still_gets_a_validation_article() -> None:
+    records = corpus(4)
+    config = ExportConfig(split_seed=3, text_max_tokens=0)
+    articles = {article_of(r["key"]) for r in records}
+    assert all(config.seeded_split(f"{a}/F1") == "train" for a in articles)  # none by hash
+    plan = _plan(records, config)
+    moved = plan.moved_to_validation
+    assert moved in articles
+    by_split = Counter(plan.split_of(r["key"], config) for r in records)
+    moved_records = [r for r in records if article_of(r["key"]) == moved]
+    assert by_split["validation"] == len(moved_records) > 0
+    assert plan.shards["validation"].records == by_split["validation"]
+    assert (
+        plan.shards["train"].records == by_split["train"] == len(records) - by_split["validation"]
+    )
+    assert _plan(list(reversed(records)), config) == plan
+    assert (
+        _plan(records, ExportConfig(split_seed=3, validation_fraction=0.0)).moved_to_validation
+        is None
+    )
+    one_article = [r for r in records if article_of(r["key"]) == moved]
+    assert _plan(one_article, config).moved_to_validation is None
+
+
 def test_shard_order_is_seeded_not_by_key_and_separates_siblings() -> None:
     records = [{"key": f"PMC{a}/F1/p{p}"} for a in range(20) for p in range(10)]
     ordered = in_shard_order(list(reversed(records)), seed=3)
@@ -125,6 +166,13 @@ def test_license_family_matches_versions_not_variants() -> None:
         if not kept:
             assert drop[0] == "license"
     assert license_family("CC BY-NC-SA 3.0") == "cc by-nc-sa"
+
+
+def test_exclusion_list_reads_pmcids_and_rejects_junk() -> None:
+    text = "# takedowns\nPMC123\n\n456  # bare number\npmc789\n"
+    assert read_exclusion_list(text) == {"PMC123", "PMC456", "PMC789"}
+    with pytest.raises(ValueError, match="line 2"):
+        read_exclusion_list("PMC1\n10.1000/xyz\n")
 
 
 def test_every_filtered_record_is_a_drop_with_its_reason() -> None:

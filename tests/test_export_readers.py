@@ -18,7 +18,9 @@ from export_fixtures import corpus, export_folder
 from PIL import Image
 
 from transforms.export.croissant import CroissantInputs, croissant_json
-from transforms.export.unit import ExportConfig, ExportShard
+from transforms.export.parquet import ParquetShardWriter
+from transforms.export.plan import ExportConfig
+from transforms.export.unit import ExportShard
 from transforms.keys import key_from_tar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,6 +76,7 @@ def test_tars_read_with_webdataset(exported: dict) -> None:
                 seen.append(key)
     assert sorted(seen) == sorted(kept) and len(set(seen)) == len(seen)
     assert any("." in key for key in seen) and all("/" in key for key in seen)
+    assert max(map(len, seen)) > 150
 
 
 def test_tar_members_have_fixed_metadata(exported: dict) -> None:
@@ -155,6 +158,20 @@ def test_parquet_loads_with_datasets(exported: dict, streaming: bool, tmp_path) 
             assert isinstance(row["image"], Image.Image) and row["split"] == split
             assert row["text"] == record["text"] and row["caption"] == record["caption"]
             assert row["concepts"][0]["cui"] == "C0023884" and row["bbox"] == record["bbox"]
+
+
+def test_an_empty_shard_loads_beside_full_ones(exported: dict, tmp_path) -> None:
+    datasets = pytest.importorskip("datasets")
+    shards = sorted((exported["out"] / "parquet").glob("train-*.parquet"))
+    for index, source in enumerate(shards[:1]):
+        (tmp_path / f"train-{index:05d}.parquet").write_bytes(source.read_bytes())
+    with (tmp_path / "train-99999.parquet").open("wb") as handle:
+        assert ParquetShardWriter().write([], handle) == 0
+    assert pq.ParquetFile(tmp_path / "train-99999.parquet").metadata.num_row_groups == 0
+    loaded = datasets.load_dataset(
+        "parquet", data_files=str(tmp_path / "train-*.parquet"), cache_dir=str(tmp_path / "c")
+    )
+    assert loaded["train"].num_rows == pq.ParquetFile(shards[0]).metadata.num_rows
 
 
 def test_image_round_trip_matches_the_deduped_record(exported: dict) -> None:

@@ -76,12 +76,11 @@ class ParquetShardWriter:
     def write(self, records: list[dict[str, Any]], handle: BinaryIO) -> int:
         schema = self.file_schema()
         with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
-            groups = row_groups(records, self.row_group_bytes)
-            for group in groups:
+            # an empty shard has the schema and no row group: `datasets` reads a first
+            # row group's size as its batch size and fails on 0
+            for group in row_groups(records, self.row_group_bytes):
                 table = pa.Table.from_pylist(group, schema=schema)
                 writer.write_table(table, row_group_size=len(group))
-            if not groups:  # an empty shard still carries the schema and loads as 0 rows
-                writer.write_table(schema.empty_table())
         return len(records)
 
 

@@ -31,6 +31,22 @@ def parse_name_list(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
+def read_exclusion_list(text: str) -> frozenset[str]:
+    """PMCIDs of a takedown list: one a line, `#` comments and blank lines ignored, a bare
+    number taken as `PMC<number>`. Anything else is a ValueError naming the line."""
+    pmcids = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        if entry.isdigit():
+            entry = f"PMC{entry}"
+        if not (entry[:3].upper() == "PMC" and entry[3:].isdigit()):
+            raise ValueError(f"line {number} of the exclusion list is not a PMCID: {line!r}")
+        pmcids.add("PMC" + entry[3:])
+    return frozenset(pmcids)
+
+
 @dataclass(frozen=True)
 class Selection:
     """What a user asked to export. Empty tuples select everything."""
