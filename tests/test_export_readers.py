@@ -21,6 +21,7 @@ from transforms.export.croissant import CroissantInputs, croissant_json
 from transforms.export.parquet import ParquetShardWriter
 from transforms.export.plan import ExportConfig
 from transforms.export.unit import ExportShard
+from transforms.export.wds import WdsShardWriter, sample_members
 from transforms.keys import key_from_tar
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -117,6 +118,23 @@ def _first_batch(data, args: SimpleNamespace, train: bool) -> tuple:
     info = data.get_wds_dataset(args, preprocess, train, tokenizer=tokenizer)
     images, texts = next(iter(info.dataloader))
     return tuple(images.shape), tuple(texts.shape), info
+
+
+def test_tar_bytes_are_what_tarfile_writes(exported: dict) -> None:
+    records = exported["kept"][:5]
+    ours = io.BytesIO()
+    WdsShardWriter().write(records, ours)
+    reference = io.BytesIO()
+    with tarfile.open(fileobj=reference, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for record in records:
+            for name, data in sample_members(record):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.uname, info.gname = len(data), 0o644, "", ""
+                tar.addfile(info, io.BytesIO(data))
+    assert ours.getvalue() == reference.getvalue()
+    empty = io.BytesIO()
+    WdsShardWriter().write([], empty)
+    assert empty.getvalue() == b"\0" * tarfile.RECORDSIZE
 
 
 def test_open_clip_counts_the_tars_from_sizes_json(exported: dict) -> None:

@@ -64,6 +64,11 @@ def size_category(total: int) -> str:
     return next((name for bound, name in bounds if total < bound), "100M<n<1B")
 
 
+def loadable_splits(inputs: CardInputs) -> list[str]:
+    """The splits with samples: `datasets` refuses a split whose files hold no rows."""
+    return [split for split, files in inputs.shard_sizes.items() if sum(files.values())]
+
+
 def front_matter(inputs: CardInputs) -> str:
     ids = sorted({hf_license_id(name) for name in inputs.summary.licenses})
     lines = [
@@ -85,7 +90,7 @@ def front_matter(inputs: CardInputs) -> str:
         "  data_files:",
         *(
             f"  - split: {split}\n    path: parquet/{split}-*.parquet"
-            for split in inputs.shard_sizes
+            for split in loadable_splits(inputs)
         ),
         "---",
     ]
@@ -170,7 +175,7 @@ def card_plots(inputs: CardInputs) -> dict[str, bytes]:
 
 def _loading(inputs: CardInputs) -> str:
     root = inputs.export_root.rstrip("/")
-    files = ", ".join(f'"{s}": "{root}/parquet/{s}-*.parquet"' for s in inputs.shard_sizes)
+    files = ", ".join(f'"{s}": "{root}/parquet/{s}-*.parquet"' for s in loadable_splits(inputs))
     train = sorted(inputs.shard_sizes.get("train", {}))
     last = train[-1].removesuffix(".tar") if train else "00000"
     pattern = f"{root}/wds/train/{{00000..{last}}}.tar"
