@@ -203,6 +203,26 @@ def test_every_filtered_record_is_a_drop_with_its_reason() -> None:
     assert ledger.found == len(cases) + 1 == ledger.out + sum(ledger.dropped.values())
 
 
+def test_a_subset_all_cc_by_ct_panels_about_the_liver() -> None:
+    liver_ct = Selection(licenses=("CC BY",), modalities=("radiology/ct",), cuis=("C0023884",))
+    negated_liver = [{**deduped_record("PMC1/F1/p0")["concepts"][0], "negated": True}]
+    cases = {
+        "kept": deduped_record("PMC1/F1/p0"),
+        "nc": deduped_record("PMC2/F1/p0", license="CC BY-NC 4.0"),
+        "mri": deduped_record("PMC3/F1/p0", modalities=["radiology/mri"]),
+        "no liver": deduped_record("PMC4/F1/p0", concepts=[]),
+        "negated liver": deduped_record("PMC5/F1/p0", concepts=negated_liver),
+    }
+    reasons = {name: metadata_drop(r, liver_ct) for name, r in cases.items()}
+    assert reasons == {
+        "kept": None,
+        "nc": ("license", "CC BY-NC 4.0"),
+        "mri": ("selection", "modality"),
+        "no liver": ("selection", "cui"),
+        "negated liver": ("selection", "cui"),
+    }
+
+
 def test_images_shrink_to_max_side_and_keep_small_ones_untouched() -> None:
     big = image_bytes(1500, 900, "jpeg", 1)
     image, _ = export_image(big, "jpeg", ImageOptions(max_side=1024))
