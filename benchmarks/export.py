@@ -7,12 +7,12 @@ Records are deduped-shaped, each carrying a real figure image from ../shared/tes
 (cycled; synthetic images when it is absent), cut into shards of SHARD records:
 - plain loop: `tarfile` writing `{key}.jpg` + `{key}.txt` per record with default member
   metadata, the serial loop the peers run (no shrink, no text budget, no JSON);
-- ours, writers alone: `WdsShardWriter` and `ParquetShardWriter` over export records that
+- ours, writers alone: `WdsShardWriter` and `ByteBoundedParquetWriter` over export tables that
   are already prepared (the same records the plain loop writes: like for like);
-- ours, full shard: the grouped unit (filters, shrink to 1024 px, training text with the
-  CLIP token budget, seeded order) and then both writers, as one Beam worker runs a shard;
+- ours, full shard: the unit per record (filters, shrink to 1024 px, training text with
+  the CLIP token budget), the seeded order, then both writers;
 - workers: the full shard over all shards in 1 process and in a pool of 2 processes, the
-  work split the way Beam splits grouped units. This machine's cores are shared with other
+  work split by shard as Beam's workers split it. This machine's cores are shared with other
   sessions, so the 2-worker speed-up is a floor, not the figure of a dedicated machine.
 Single-process rates use CPU time (time.process_time), steadier than wall-clock on a shared
 machine; the worker pools use wall-clock. Each is the best of REPEATS passes, and the load
@@ -31,15 +31,18 @@ import tarfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from export_fixtures import deduped_record, image_bytes  # noqa: E402
-
-from transforms.export.parquet import ParquetShardWriter  # noqa: E402
-from transforms.export.plan import ExportConfig  # noqa: E402
-from transforms.export.unit import ExportShard  # noqa: E402
+from schemas.records import DEDUPED_SCHEMA, EXPORT_SCHEMA, new_record  # noqa: E402
+from transforms.export.order import table_in_shard_order  # noqa: E402
+from transforms.export.parquet import ByteBoundedParquetWriter  # noqa: E402
+from transforms.export.plan import ExportConfig, ExportPlan  # noqa: E402
+from transforms.export.unit import ExportRecord  # noqa: E402
 from transforms.export.wds import WdsShardWriter  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -49,9 +52,37 @@ REPEATS = 3
 RESULTS = ROOT / "benchmarks" / "results" / "export.json"
 
 
-def real_images() -> list[tuple[bytes, int, int]]:
-    from PIL import Image
+CAPTION = (
+    "Figure 2. Imaging of the liver in cirrhosis. (A) Axial CT shows a hypodense lesion in "
+    "segment VI. (B) Ultrasound of the same lesion. (C) Histology confirms hepatocellular "
+    "carcinoma (H&E, x200)."
+)
 
+
+def synthetic_image(seed: int) -> tuple[bytes, int, int]:
+    rng = np.random.default_rng(seed)
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)).save(out, "JPEG")
+    return out.getvalue(), 640, 480
+
+
+def deduped(key: str, image: tuple[bytes, int, int]) -> dict:
+    data, width, height = image
+    return new_record(
+        DEDUPED_SCHEMA,
+        key=key,
+        pmcid=key.split("/")[0],
+        license="CC BY 4.0",
+        caption=CAPTION,
+        image={"bytes": data, "path": key.replace("/", "_") + ".jpg"},
+        image_format="jpeg",
+        width=width,
+        height=height,
+        modalities=["radiology/ct"],
+    )
+
+
+def real_images() -> list[tuple[bytes, int, int]]:
     found = []
     for folder in ("compound_figures", "packages", "images"):
         for path in sorted((TESTDATA / folder).rglob("*.jpg")):
@@ -59,17 +90,14 @@ def real_images() -> list[tuple[bytes, int, int]]:
                 continue
             with Image.open(path) as img:
                 found.append((path.read_bytes(), img.width, img.height))
-    return found or [(image_bytes(640, 480, "jpeg", seed), 640, 480) for seed in range(8)]
+    return found or [synthetic_image(seed) for seed in range(8)]
 
 
 def make_records() -> list[dict]:
     images = real_images()
     records = []
     for i in range(RECORDS):
-        data, width, height = images[i % len(images)]
-        record = deduped_record(f"PMC{100000 + i // 4}/F{i % 4}/p0", size=(width, height))
-        record["image"] = {"bytes": data, "path": f"{i}.jpg"}
-        records.append(record)
+        records.append(deduped(f"PMC{100000 + i // 4}/F{i % 4}/p0", images[i % len(images)]))
     return records
 
 
@@ -77,7 +105,8 @@ def shards(records: list[dict]) -> list[list[dict]]:
     return [records[i : i + SHARD] for i in range(0, len(records), SHARD)]
 
 
-def plain_tar(records: list[dict]) -> int:
+def plain_tar(table: pa.Table) -> int:
+    records = table.to_pylist()
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for record in records:
@@ -92,20 +121,24 @@ def plain_tar(records: list[dict]) -> int:
     return len(records)
 
 
-_WORKER_SHARD: ExportShard | None = None
+_WORKER_UNIT: ExportRecord | None = None
+PLAN = ExportPlan({"train": RECORDS, "validation": 0})
+PARQUET = ByteBoundedParquetWriter()
+
+
+def export_table(members: list[dict], unit: ExportRecord) -> pa.Table:
+    kept = [r for record in members for r in unit(record, PLAN).records]
+    return table_in_shard_order(pa.Table.from_pylist(kept, schema=EXPORT_SCHEMA))
 
 
 def full_shard(members: list[dict]) -> int:
-    global _WORKER_SHARD
-    if _WORKER_SHARD is None:  # once per worker, as DoFn.setup does
-        _WORKER_SHARD = ExportShard(ExportConfig())
-    result = _WORKER_SHARD((("train", 0), members), None)
-    WdsShardWriter().write(result.records, io.BytesIO())
-    PARQUET.write(result.records, io.BytesIO())
-    return len(result.records)
-
-
-PARQUET = ParquetShardWriter()
+    global _WORKER_UNIT
+    if _WORKER_UNIT is None:  # once per worker, as DoFn.setup does
+        _WORKER_UNIT = ExportRecord(ExportConfig())
+    table = export_table(members, _WORKER_UNIT)
+    WdsShardWriter().write(table, io.BytesIO())
+    PARQUET.write(table, io.BytesIO())
+    return table.num_rows
 
 
 def best_rate(fn, batches: list[list[dict]]) -> float:
@@ -115,7 +148,7 @@ def best_rate(fn, batches: list[list[dict]]) -> float:
         for batch in batches:
             fn(batch)
         best = min(best, time.process_time() - start)
-    return sum(map(len, batches)) / best
+    return sum(len(batch) for batch in batches) / best
 
 
 def pool_rate(workers: int, batches: list[list[dict]]) -> float:
@@ -133,7 +166,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     records = make_records()
     batches = shards(records)
-    prepared = [ExportShard(ExportConfig())((("train", 0), b), None).records for b in batches]
+    unit = ExportRecord(ExportConfig())
+    prepared = [export_table(batch, unit) for batch in batches]
     full_shard(batches[0])  # warm
     rates = {
         "plain_tarfile_loop": best_rate(plain_tar, prepared),

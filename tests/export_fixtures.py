@@ -1,31 +1,29 @@
 """Deduped records made on the fly for the export tests, and a plain-Python export run.
 
-`export_folder` does what the Beam stage does, in one process: plan over the pool, group
-by shard, run the grouped unit, write each shard through the writers. The Beam stage
-must produce the same files.
+`export_folder` does what the Beam stage does, in one process: the pool pass, the unit per
+record, then per split the shards (crc32 of the key, as pipeline/sinks.py), each in its
+seeded order, through the writers. The Beam stage must produce the same files.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image
 
-from schemas.records import DEDUPED_SCHEMA, new_record
-from transforms.export.parquet import ParquetShardWriter, metadata_writer
-from transforms.export.plan import (
-    ExportConfig,
-    ExportPlan,
-    ExportPlanCombine,
-    all_group_keys,
-    export_group_key,
-    shard_paths,
-)
+from pipeline.sinks import shard_of
+from schemas.records import DEDUPED_SCHEMA, EXPORT_SCHEMA, new_record
+from transforms.export.order import table_in_shard_order
+from transforms.export.parquet import ByteBoundedParquetWriter, metadata_writer
+from transforms.export.paths import metadata_path, parquet_path, sizes_path, tar_name, tar_path
+from transforms.export.plan import ExportConfig, ExportPlan, ExportPlanCombine
 from transforms.export.summary import sizes_json
-from transforms.export.unit import ExportShard
+from transforms.export.unit import ExportRecord
 from transforms.export.wds import WdsShardWriter
 from transforms.ledger import Drop, Ledger
 
@@ -111,40 +109,58 @@ def corpus(articles: int = 14) -> list[dict[str, Any]]:
     return records
 
 
-def export_folder(
-    records: list[dict[str, Any]], config: ExportConfig, out: Path, shard: ExportShard
-) -> tuple[ExportPlan, Ledger, list[dict[str, Any]], list[Drop]]:
-    """Plan, group, run the unit, write every shard; (plan, ledger, kept, drops)."""
+def plan_of(records: list[dict[str, Any]], config: ExportConfig) -> ExportPlan:
+    """The pool pass, merged from two accumulators as two workers would make it."""
     combine = ExportPlanCombine(config)
-    halves = [records[::2], records[1::2]]  # merged from two accumulators, as workers would
     accs = []
-    for half in halves:
+    for part in (records[::2], records[1::2]):
         acc = combine.create_accumulator()
-        for record in half:
+        for record in part:
             acc = combine.add_input(acc, record)
         accs.append(acc)
-    plan = combine.extract_output(combine.merge_accumulators(accs))
-    groups: dict[tuple[str, int], list[dict]] = {key: [] for key in all_group_keys(plan)}
-    for record in records:
-        groups[export_group_key(record, plan, config)].append(record)
-    writers = {
-        "parquet": ParquetShardWriter(row_group_bytes=60_000),
-        "wds": WdsShardWriter(),
-        "metadata": metadata_writer(),
-    }
+    return combine.extract_output(combine.merge_accumulators(accs))
+
+
+def _write(out: Path, relative: str, writer: Any, table: pa.Table) -> None:
+    path = out / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        writer.write(table, handle)
+
+
+def export_folder(
+    records: list[dict[str, Any]],
+    config: ExportConfig,
+    out: Path,
+    unit: ExportRecord,
+    row_group_bytes: int = 60_000,
+) -> tuple[ExportPlan, Ledger, list[dict[str, Any]], list[Drop]]:
+    """Pool, units, shards and writers in one process; (plan, ledger, kept, drops)."""
+    plan = plan_of(records, config)
     ledger, kept, drops = Ledger(), [], []
-    sizes: dict[str, dict[str, int]] = {}
-    for group_key, members in sorted(groups.items()):
-        result = shard((group_key, members), plan)
+    for record in records:
+        result = unit(record, plan)
         ledger = ledger.merge(Ledger.of(result))
         kept += result.records
         drops += result.drops
-        for kind, relative in shard_paths(group_key, plan).items():
-            path = out / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                writers[kind].write(result.records, handle)
-        sizes.setdefault(group_key[0], {})[f"{group_key[1]:05d}.tar"] = len(result.records)
-    for split, counts in sizes.items():
-        (out / "wds" / split / "sizes.json").write_text(sizes_json(counts))
+    rps = config.shard_samples
+    parquet, tars = ByteBoundedParquetWriter(row_group_bytes=row_group_bytes), WdsShardWriter()
+    for split in ("train", "validation"):
+        rows = [r for r in kept if r["split"] == split]
+        total = max(1, math.ceil(len(rows) / rps))
+        sizes = {}
+        for index in range(total):
+            members = [r for r in rows if shard_of(r["key"], total) == index]
+            table = pa.Table.from_pylist(members, schema=EXPORT_SCHEMA)
+            table = table_in_shard_order(table, config.order_seed)
+            _write(out, parquet_path(split, index, total), parquet, table)
+            _write(out, tar_path(split, index, total), tars, table)
+            sizes[tar_name(index)] = len(members)
+        (out / sizes_path(split)).write_text(sizes_json(sizes))
+    total = max(1, math.ceil(len(kept) / rps))
+    for index in range(total):
+        members = [r for r in kept if shard_of(r["key"], total) == index]
+        table = pa.Table.from_pylist(members, schema=EXPORT_SCHEMA)
+        table = table_in_shard_order(table, config.order_seed)
+        _write(out, metadata_path("", index, total), metadata_writer(), table)
     return plan, ledger, kept, drops

@@ -7,16 +7,17 @@ import io
 import json
 from collections import Counter
 
+import pyarrow as pa
 import pytest
 import yaml
-from export_fixtures import PREAMBLE, SUBCAPTIONS, corpus, deduped_record, image_bytes
+from export_fixtures import PREAMBLE, SUBCAPTIONS, corpus, deduped_record, image_bytes, plan_of
 from PIL import Image
 
 from transforms.export.card import CardInputs, card_files, hf_license_id, ledger_table
 from transforms.export.croissant import CroissantInputs, croissant_json, license_url
 from transforms.export.images import ImageOptions, export_image, output_size
-from transforms.export.order import in_shard_order, plan_shards, shard_of
-from transforms.export.plan import ExportConfig, ExportPlan, ExportPlanCombine
+from transforms.export.order import in_shard_order, table_in_shard_order
+from transforms.export.plan import ExportConfig, ExportPlan
 from transforms.export.select import (
     Selection,
     license_family,
@@ -26,7 +27,7 @@ from transforms.export.select import (
 from transforms.export.splits import VALIDATION, article_of, split_of
 from transforms.export.summary import ExportSummaryCombine, histogram
 from transforms.export.text import clean_text, fit_tokens, training_text
-from transforms.export.unit import ExportShard
+from transforms.export.unit import ExportRecord
 from transforms.ledger import Drop, Ledger
 
 
@@ -94,39 +95,25 @@ def test_split_is_per_article_seeded_and_about_the_fraction() -> None:
     assert split_of("PMC5/F1/p0", 7, 0.0) == "train" and split_of("PMC5/F1", 7, 1.0) == VALIDATION
 
 
-def _plan(records: list[dict], config: ExportConfig) -> ExportPlan:
-    combine = ExportPlanCombine(config)
-    accs = []
-    for part in (records[::2], records[1::2]):
-        acc = combine.create_accumulator()
-        for record in part:
-            acc = combine.add_input(acc, record)
-        accs.append(acc)
-    return combine.extract_output(combine.merge_accumulators(accs))
-
-
 def test_small_export_still_gets_a_validation_article() -> None:
     records = corpus(4)
     config = ExportConfig(split_seed=3, text_max_tokens=0)
     articles = {article_of(r["key"]) for r in records}
     assert all(config.seeded_split(f"{a}/F1") == "train" for a in articles)  # none by hash
-    plan = _plan(records, config)
+    plan = plan_of(records, config)
     moved = plan.moved_to_validation
     assert moved in articles
     by_split = Counter(plan.split_of(r["key"], config) for r in records)
     moved_records = [r for r in records if article_of(r["key"]) == moved]
     assert by_split["validation"] == len(moved_records) > 0
-    assert plan.shards["validation"].records == by_split["validation"]
+    assert plan.records == {"train": len(records) - len(moved_records), **by_split}
+    assert plan_of(list(reversed(records)), config) == plan
     assert (
-        plan.shards["train"].records == by_split["train"] == len(records) - by_split["validation"]
-    )
-    assert _plan(list(reversed(records)), config) == plan
-    assert (
-        _plan(records, ExportConfig(split_seed=3, validation_fraction=0.0)).moved_to_validation
+        plan_of(records, ExportConfig(split_seed=3, validation_fraction=0.0)).moved_to_validation
         is None
     )
     one_article = [r for r in records if article_of(r["key"]) == moved]
-    assert _plan(one_article, config).moved_to_validation is None
+    assert plan_of(one_article, config).moved_to_validation is None
 
 
 def test_shard_order_is_seeded_not_by_key_and_separates_siblings() -> None:
@@ -140,12 +127,11 @@ def test_shard_order_is_seeded_not_by_key_and_separates_siblings() -> None:
     assert in_shard_order(records, seed=4) != ordered
 
 
-def test_shard_plan_bounds_bytes_and_samples() -> None:
-    assert plan_shards(0, 0).num_shards == 1
-    assert plan_shards(12_000, 100).num_shards == 3  # 5,000 samples a shard at most
-    assert plan_shards(100, 1_200_000_000).num_shards == 3  # about 500 MB a shard
-    counts = Counter(shard_of(f"PMC{i}/F1/p0", 4) for i in range(4000))
-    assert sorted(counts) == [0, 1, 2, 3] and min(counts.values()) > 900
+def test_table_order_is_the_record_order() -> None:
+    records = [{"key": f"PMC{a}/F1/p{p}", "n": a * 10 + p} for a in range(5) for p in range(4)]
+    table = pa.Table.from_pylist(records)
+    ordered = table_in_shard_order(table, seed=9).to_pylist()
+    assert ordered == in_shard_order(records, seed=9)
 
 
 # --- selection and images -------------------------------------------------------------
@@ -195,12 +181,16 @@ def test_every_filtered_record_is_a_drop_with_its_reason() -> None:
     cases["blank_image"]["image"] = {"bytes": blank.getvalue(), "path": "b.jpg"}
     cases["image_undecodable"]["image"] = {"bytes": b"\xff\xd8 not a jpeg", "path": "x.jpg"}
     kept = deduped_record("PMC8/F1/p0")
-    result = ExportShard(config, words)((("train", 0), [*cases.values(), kept]), {})
-    assert [r["key"] for r in result.records] == ["PMC8/F1/p0"]
-    assert {d.key: d.reason for d in result.drops} == {r["key"]: k for k, r in cases.items()}
-    assert all(isinstance(d, Drop) and d.source_uri for d in result.drops)
-    ledger = Ledger.of(result)
-    assert ledger.found == len(cases) + 1 == ledger.out + sum(ledger.dropped.values())
+    unit = ExportRecord(config, words)
+    plan = ExportPlan({"train": 1, "validation": 0})
+    results = [unit(record, plan) for record in [*cases.values(), kept]]
+    assert [r["key"] for result in results for r in result.records] == ["PMC8/F1/p0"]
+    drops = [d for result in results for d in result.drops]
+    assert {d.key: d.reason for d in drops} == {r["key"]: k for k, r in cases.items()}
+    assert all(isinstance(d, Drop) and d.source_uri for d in drops)
+    ledger = Ledger.total(Ledger.of(result) for result in results)
+    assert ledger.ok and ledger.found == len(cases) + 1 == ledger.inputs
+    assert ledger.out == 1 and sum(ledger.dropped.values()) == len(cases)
 
 
 def test_a_subset_all_cc_by_ct_panels_about_the_liver() -> None:

@@ -12,15 +12,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from export_fixtures import corpus, export_folder
 from PIL import Image
 
+from schemas.records import EXPORT_SCHEMA
 from transforms.export.croissant import CroissantInputs, croissant_json
-from transforms.export.parquet import ParquetShardWriter
+from transforms.export.parquet import ByteBoundedParquetWriter
 from transforms.export.plan import ExportConfig
-from transforms.export.unit import ExportShard
+from transforms.export.unit import ExportRecord
 from transforms.export.wds import WdsShardWriter, sample_members
 from transforms.keys import key_from_tar
 
@@ -44,7 +46,7 @@ def exported(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("export")
     records = corpus()
     config = _config()
-    plan, ledger, kept, drops = export_folder(records, config, out, ExportShard(config))
+    plan, ledger, kept, drops = export_folder(records, config, out, ExportRecord(config))
     assert not drops and ledger.out == len(records) == len(kept)
     return {"out": out, "records": records, "kept": kept, "plan": plan, "config": config}
 
@@ -123,7 +125,7 @@ def _first_batch(data, args: SimpleNamespace, train: bool) -> tuple:
 def test_tar_bytes_are_what_tarfile_writes(exported: dict) -> None:
     records = exported["kept"][:5]
     ours = io.BytesIO()
-    WdsShardWriter().write(records, ours)
+    WdsShardWriter().write(pa.Table.from_pylist(records, schema=EXPORT_SCHEMA), ours)
     reference = io.BytesIO()
     with tarfile.open(fileobj=reference, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for record in records:
@@ -133,7 +135,7 @@ def test_tar_bytes_are_what_tarfile_writes(exported: dict) -> None:
                 tar.addfile(info, io.BytesIO(data))
     assert ours.getvalue() == reference.getvalue()
     empty = io.BytesIO()
-    WdsShardWriter().write([], empty)
+    WdsShardWriter().write(EXPORT_SCHEMA.empty_table(), empty)
     assert empty.getvalue() == b"\0" * tarfile.RECORDSIZE
 
 
@@ -184,7 +186,7 @@ def test_an_empty_shard_loads_beside_full_ones(exported: dict, tmp_path) -> None
     for index, source in enumerate(shards[:1]):
         (tmp_path / f"train-{index:05d}.parquet").write_bytes(source.read_bytes())
     with (tmp_path / "train-99999.parquet").open("wb") as handle:
-        assert ParquetShardWriter().write([], handle) == 0
+        assert ByteBoundedParquetWriter().write(EXPORT_SCHEMA.empty_table(), handle) == 0
     assert pq.ParquetFile(tmp_path / "train-99999.parquet").metadata.num_row_groups == 0
     loaded = datasets.load_dataset(
         "parquet", data_files=str(tmp_path / "train-*.parquet"), cache_dir=str(tmp_path / "c")
@@ -230,7 +232,7 @@ def test_same_input_gives_byte_identical_files(exported: dict, tmp_path) -> None
     shuffled = list(exported["records"])
     random.Random(5).shuffle(shuffled)  # another worker layout: another arrival order
     config = exported["config"]
-    export_folder(shuffled, config, tmp_path, ExportShard(config))
+    export_folder(shuffled, config, tmp_path, ExportRecord(config))
     assert _files(tmp_path) == _files(exported["out"])
 
 

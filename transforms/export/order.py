@@ -1,24 +1,18 @@
-"""Which export shard a record goes to, and its place within the shard.
+"""The order of the rows within an export shard: a seeded hash of the key.
 
-Within a shard the rows follow a seeded hash of the key, not the key: sorted keys put an
-article's sibling panels side by side, and a training batch full of them is full of
-near-negatives that are really positives. The hash order is still the same on every run.
-
-A shard is a seeded hash of the key modulo the shard count; the count comes from the
-record count and the planned bytes, so shards stay near a target size (HF suggests about
-500 MB) and under a sample bound.
+Sorted keys put an article's sibling panels side by side, and a training batch full of
+them is full of near-negatives that are really positives. The hash order is still the
+same on every run, on any number of workers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 DEFAULT_ORDER_SEED = 0
-DEFAULT_SHARD_BYTES = 500_000_000
-DEFAULT_SHARD_SAMPLES = 5_000
 
 
 def key_hash(key: str, seed: int, salt: str) -> int:
@@ -38,31 +32,8 @@ def in_shard_order(records: list[dict[str, Any]], seed: int = DEFAULT_ORDER_SEED
     return sorted(records, key=lambda record: order_key(record["key"], seed))
 
 
-def shard_of(key: str, num_shards: int, seed: int = DEFAULT_ORDER_SEED) -> int:
-    """The export shard of `key`: a seeded hash, independent of the order hash."""
-    return key_hash(key, seed, "shard") % num_shards
-
-
-@dataclass(frozen=True)
-class ShardPlan:
-    """How one split is cut into shards."""
-
-    records: int
-    total_bytes: int
-    num_shards: int
-
-
-def plan_shards(
-    records: int,
-    total_bytes: int,
-    shard_bytes: int = DEFAULT_SHARD_BYTES,
-    shard_samples: int = DEFAULT_SHARD_SAMPLES,
-) -> ShardPlan:
-    """Enough shards that each holds about `shard_bytes` and `shard_samples` at most on
-    average (a hash spreads records only about evenly); at least one, so every split has a
-    file to load."""
-    if shard_bytes <= 0 or shard_samples <= 0:
-        raise ValueError("shard bytes and shard samples must be positive")
-    by_bytes = math.ceil(total_bytes / shard_bytes)
-    by_samples = math.ceil(records / shard_samples)
-    return ShardPlan(records, total_bytes, max(1, by_bytes, by_samples))
+def table_in_shard_order(table: pa.Table, seed: int = DEFAULT_ORDER_SEED) -> pa.Table:
+    """The rows of a shard's table in their seeded hash order (the `ShardOutput.order`)."""
+    keys = table.column("key").to_pylist()
+    indices = sorted(range(len(keys)), key=lambda i: order_key(keys[i] or "", seed))
+    return table.take(pa.array(indices, pa.int64()))

@@ -1,16 +1,14 @@
-"""The export stage's grouped unit: one shard's deduped records -> its export records.
+"""The export stage's unit: one deduped record -> its export record, or a Drop.
 
-How it plugs into contract v2 (see plan.py for the pool pass and the group key):
-- pool combine `ExportPlanCombine(config)` -> `ExportPlan`;
-- group key `export_group_key(record, plan, config)` -> `(split, shard_index)`, with
-  `all_group_keys(plan)` naming every shard so empty ones are written too;
-- grouped unit `ExportShard(config)((group_key, records), plan)` -> `UnitResult`: every
-  record becomes an export record or a Drop (`no_image`, `license`, `selection`, ...), and
-  the kept ones come back in the shard's seeded hash order, ready for the writers;
-- `shard_paths(group_key, plan)`: that shard's files, relative to `OUT/export/`.
+How it plugs into contract v2:
+- pool combine `ExportPlanCombine(config)` (plan.py) -> `ExportPlan` (the splits);
+- unit function `ExportRecord(config)(record, plan)` -> `UnitResult`: the record with its
+  shrunk image, training text and split, or a Drop (`no_image`, `license`, `selection`,
+  `too_small`, `extreme_aspect`, `short_caption`, `blank_image`, `excluded`, ...);
+- the writers (`ShardOutput`s partitioned by `split`, rows in `table_in_shard_order`):
+  `ByteBoundedParquetWriter`, `WdsShardWriter`, and the metadata table.
 
-A record whose image cannot be decoded is a Drop with the error type as its reason: one
-bad image never fails its whole shard.
+An image that cannot be decoded is a Drop with the error type as its reason.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ from typing import Any
 
 from schemas.records import EXPORT_SCHEMA, field_names
 from transforms.export.images import export_image
-from transforms.export.order import in_shard_order
-from transforms.export.plan import ExportConfig, ExportPlan, GroupKey, planned_drop
+from transforms.export.plan import ExportConfig, ExportPlan, planned_drop
 from transforms.export.text import TokenCounter, clip_token_counter, fit_tokens, training_text
 from transforms.keys import tar_key
 from transforms.ledger import Drop, StageError, UnitResult
@@ -28,26 +25,23 @@ from transforms.ledger import Drop, StageError, UnitResult
 _EXPORT_NAMES = field_names(EXPORT_SCHEMA)
 
 
-class ExportShard:
-    """The grouped unit function: one shard's deduped records -> its export records."""
+class ExportRecord:
+    """The unit function, built once per worker (the CLIP tokenizer loads on first use)."""
 
     def __init__(self, config: ExportConfig, count_tokens: TokenCounter | None = None) -> None:
         self.config = config
         self._count_tokens = count_tokens
 
     def count_tokens(self) -> TokenCounter:
-        if self._count_tokens is None:  # the CLIP tokenizer loads once per worker
+        if self._count_tokens is None:
             self._count_tokens = clip_token_counter()
         return self._count_tokens
 
-    def __call__(self, unit: tuple[GroupKey, list[dict[str, Any]]], plan: ExportPlan) -> UnitResult:
-        (split, _index), records = unit
-        kept: list[dict[str, Any]] = []
-        drops: list[Drop] = []
-        for record in records:
-            made = self.export_record(record, split)
-            (drops if isinstance(made, Drop) else kept).append(made)
-        return UnitResult(records=in_shard_order(kept, self.config.order_seed), drops=drops)
+    def __call__(self, record: dict[str, Any], plan: ExportPlan) -> UnitResult:
+        made = self.export_record(record, plan.split_of(record["key"], self.config))
+        if isinstance(made, Drop):
+            return UnitResult(drops=[made])
+        return UnitResult(records=[made])
 
     def export_record(self, record: dict[str, Any], split: str) -> dict[str, Any] | Drop:
         key = record["key"]

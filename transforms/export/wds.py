@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Iterator
 from typing import Any, BinaryIO
+
+import pyarrow as pa
 
 from schemas.records import EXPORT_METADATA_SCHEMA
 from transforms.keys import tar_key
 
 IMAGE_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 METADATA_FIELDS = tuple(EXPORT_METADATA_SCHEMA.names)
+
+
+def iter_rows(table: pa.Table, batch_rows: int = 256) -> Iterator[dict[str, Any]]:
+    """The rows of `table` as dicts, a batch at a time (never the whole shard at once)."""
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        yield from batch.to_pylist()
 
 
 def sample_metadata(record: dict[str, Any]) -> dict[str, Any]:
@@ -64,9 +73,9 @@ class WdsShardWriter:
 
     suffix = ".tar"
 
-    def write(self, records: list[dict[str, Any]], handle: BinaryIO) -> int:
+    def write(self, table: pa.Table, handle: BinaryIO) -> int:
         offset = 0
-        for record in records:
+        for record in iter_rows(table):
             for name, data in sample_members(record):
                 header = member_header(name, len(data))
                 padding = -len(data) % tarfile.BLOCKSIZE
@@ -77,4 +86,4 @@ class WdsShardWriter:
         end = 2 * tarfile.BLOCKSIZE
         end += -(offset + end) % tarfile.RECORDSIZE
         handle.write(b"\0" * end)
-        return len(records)
+        return table.num_rows
