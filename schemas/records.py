@@ -169,6 +169,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "tagged": TAGGED_SCHEMA,
     "balanced": BALANCED_SCHEMA,
     "deduped": DEDUPED_SCHEMA,
+    "export": EXPORT_SCHEMA,
 }
 
 

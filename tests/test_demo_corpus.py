@@ -271,7 +271,7 @@ def test_pipeline_cli_runs_on_the_demo_corpus(corpus, records, tmp_path, capsys)
     assert report.main([str(out)]) == 0
     folders = report.stage_folders(out)
     last = capsys.readouterr().out.strip().splitlines()[-len(folders) :]
-    assert [line.split()[-1] for line in last] == [f"{f}/data-*.parquet" for f in folders]
+    assert [line.split()[-1] for line in last] == [f"{f}/{report.records_glob(f)}" for f in folders]
 
 
 def assert_loads_with_datasets(folder) -> None:
@@ -279,7 +279,9 @@ def assert_loads_with_datasets(folder) -> None:
     import datasets
     from PIL import Image
 
-    files = sorted(str(p) for p in folder.glob("data-*.parquet"))
+    from demo.report import records_glob
+
+    files = sorted(str(p) for p in folder.glob(records_glob(folder)))
     loaded = datasets.load_dataset("parquet", data_files=files, split="train")
     assert isinstance(loaded.features["image"], datasets.Image), folder
     assert isinstance(loaded.features["year"], datasets.Value)

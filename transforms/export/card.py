@@ -36,7 +36,7 @@ class CardInputs:
     shard_sizes: dict[str, dict[str, int]]  # split -> tar file -> samples
     entry_counts_before: Mapping[str, int] = field(default_factory=dict)  # balance's pool
     panels_per_figure: Mapping[int, int] = field(default_factory=dict)
-    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> options
+    options: Mapping[str, Any] = field(default_factory=dict)  # stage -> its run options
     versions: Mapping[str, str] = field(default_factory=dict)  # package -> version
     project_version: str = ""
     project_commit: str = ""
@@ -217,7 +217,7 @@ def _examples(summary: ExportSummary) -> str:
 def _manifest(inputs: CardInputs) -> str:
     manifest = {
         "project": {"version": inputs.project_version, "commit": inputs.project_commit},
-        "options": {stage: dict(opts) for stage, opts in inputs.options.items()},
+        "options": dict(inputs.options),
         "versions": dict(sorted(inputs.versions.items())),
     }
     return "```json\n" + json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n```"

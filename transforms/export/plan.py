@@ -44,6 +44,11 @@ class ExportConfig:
     order_seed: int = DEFAULT_ORDER_SEED
     shard_samples: int = DEFAULT_SHARD_SAMPLES
     row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES
+    # what the card and croissant.json say of the release (never the clock)
+    dataset_name: str = "biomed-curate export"
+    dataset_url: str = "https://example.org/biomed-curate"
+    creators: tuple[str, ...] = ()
+    release_date: str = ""  # ISO 8601; empty: the newest article year in the export
 
     def seeded_split(self, key: str) -> str:
         return split_of(key, self.split_seed, self.validation_fraction)

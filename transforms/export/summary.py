@@ -81,6 +81,20 @@ class ExportSummaryCombine:
         return acc
 
 
+def example_keys(summary: ExportSummary) -> list[str]:
+    return [key for _, key, _, _, _ in summary.examples]
+
+
+def with_example_images(summary: ExportSummary, images: dict[str, bytes]) -> ExportSummary:
+    """The summary with its examples' image bytes filled in (when it was made from the
+    metadata table, which has none)."""
+    summary.examples = [
+        (rank, key, text, license_name, data or images.get(key, b""))
+        for rank, key, text, license_name, data in summary.examples
+    ]
+    return summary
+
+
 def histogram(values: Iterable[int]) -> dict[int, int]:
     """value -> how many times it occurs, in value order (e.g. panels per figure)."""
     return dict(sorted(Counter(values).items()))
