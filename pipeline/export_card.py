@@ -141,6 +141,15 @@ def entry_counts(balanced: str) -> dict[str, int]:
     return counts
 
 
+def lexicon_of(tag_options: str) -> str:
+    """Which lexicon the tag stage used, from its recorded options (a compiled UMLS or MeSH
+    matcher is named after its source)."""
+    lowered = tag_options.lower()
+    if "umls" in lowered or "mesh" in lowered:
+        return "umls" if "umls" in lowered else "mesh"
+    return "custom" if "lexicon_tsv='" in lowered else "bundled"
+
+
 def _versions() -> dict[str, str]:
     found = {}
     for name in PACKAGES:
@@ -195,7 +204,7 @@ def finalize_export(config: ExportConfig, folder: str, input_uri: str, project_r
         versions=_versions(),
         project_version=version,
         project_commit=commit,
-        umls_lexicon="umls" in str(options.get("tag") or "").lower(),
+        lexicon=lexicon_of(str(options.get("tag") or "")),
     )
     for name, data in card_files(inputs).items():
         _write(f"{folder}/{name}", data)

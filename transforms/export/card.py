@@ -40,7 +40,7 @@ class CardInputs:
     versions: Mapping[str, str] = field(default_factory=dict)  # package -> version
     project_version: str = ""
     project_commit: str = ""
-    umls_lexicon: bool = False  # a licensed UMLS lexicon tagged the concepts
+    lexicon: str = "bundled"  # what tagged the concepts: "bundled", "umls", "mesh", "custom"
 
 
 def hf_license_id(name: str) -> str:
@@ -223,18 +223,24 @@ def _manifest(inputs: CardInputs) -> str:
     return "```json\n" + json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n```"
 
 
+LEXICON_NOTES = {
+    "umls": "They were matched with a licensed UMLS lexicon: the UMLS Metathesaurus licence "
+    "and its source vocabularies' terms apply to the CUIs and names.",
+    "mesh": "They were matched with a MeSH lexicon: NLM's MeSH terms and conditions apply.",
+    "custom": "They were matched with a user-supplied lexicon, whose own terms apply.",
+    "bundled": "They were matched with the project's bundled lexicon, hand-written names keyed "
+    "by UMLS CUIs; use of the CUIs with UMLS content falls under the UMLS licence.",
+}
+
+
 def _licensing(inputs: CardInputs) -> str:
-    lexicon = (
-        "They were matched with a licensed UMLS lexicon: the UMLS Metathesaurus licence "
-        "and its source vocabularies' terms apply to the CUIs and names."
-        if inputs.umls_lexicon
-        else "They were matched with the bundled MeSH-derived lexicon (NLM's MeSH terms of use)."
-    )
     return (
         "## Licensing\n\nThe images and captions stay under their articles' own licences, "
         "counted above; CC BY and its relatives require attribution, so every sample's JSON "
         "and metadata carry `license`, `license_url`, `authors` and `citation`. "
-        "Concept CUIs and names come from the lexicon used for tagging. " + lexicon + "\n"
+        "Concept CUIs and names come from the lexicon used for tagging. "
+        + LEXICON_NOTES.get(inputs.lexicon, LEXICON_NOTES["bundled"])
+        + "\n"
     )
 
 
