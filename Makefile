@@ -15,7 +15,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install demo test lint bench all extract segment tag clean
+.PHONY: install demo test lint bench all extract segment tag export clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -45,6 +45,7 @@ bench: install
 	$(PY) benchmarks/pdf.py
 	$(PY) benchmarks/segment.py
 	$(PY) benchmarks/tag.py
+	$(PY) benchmarks/export.py
 
 # One target per stage; each reads the previous stage's folder under OUT.
 all: install
@@ -58,6 +59,9 @@ segment: install
 
 tag: install
 	$(PY) -m pipeline tag --input $(OUT)/panels --output $(OUT)/tagged $(BEAM_ARGS)
+
+export: install
+	$(PY) -m pipeline export --input $(OUT)/deduped --output $(OUT)/export $(BEAM_ARGS)
 
 clean:
 	rm -rf out
