@@ -283,6 +283,7 @@ def test_card_numbers_equal_the_stats_and_front_matter_parses() -> None:
             sum(stats["dropped"].values()),
         ]
     assert ledger_table(inputs.stage_stats) in card
+    assert "near-duplicates removed" in card and "balanced" not in card  # no balance stats
     for name in (
         "license_mix.png",
         "modality_mix.png",

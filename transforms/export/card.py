@@ -244,6 +244,23 @@ def _licensing(inputs: CardInputs) -> str:
     )
 
 
+# what each stage did to the data, for the card's opening lines (only the stages that ran)
+STAGE_WORDS = {
+    "segment": "panels split from compound figures with their own sub-captions",
+    "tag": "UMLS concepts and imaging modalities tagged",
+    "balance": "balanced MetaCLIP-style over those concepts",
+    "dedup": "near-duplicates removed",
+}
+
+
+def description(inputs: CardInputs) -> str:
+    ran = {stage for stage, _ in inputs.stage_stats}
+    steps = [words for stage, words in STAGE_WORDS.items() if stage in ran]
+    text = "Figure and panel images from biomedical articles with their captions, curated "
+    text += "for CLIP training"
+    return text + (": " + "; ".join(steps) + "." if steps else ".")
+
+
 def dataset_card(inputs: CardInputs, plot_names: list[str]) -> str:
     summary = inputs.summary
     splits = ", ".join(f"{split} {n:,}" for split, n in sorted(summary.splits.items()))
@@ -256,9 +273,7 @@ def dataset_card(inputs: CardInputs, plot_names: list[str]) -> str:
 
 # {inputs.name}
 
-Figure and panel images from biomedical articles with their captions, curated for CLIP
-training: panels split from compound figures with their own sub-captions, UMLS concepts
-and imaging modalities tagged, balanced MetaCLIP-style and deduplicated.
+{description(inputs)}
 
 Samples: {summary.total:,} ({splits}).
 
