@@ -163,7 +163,7 @@ def test_exclusion_list_reads_pmcids_and_rejects_junk() -> None:
 
 def test_every_filtered_record_is_a_drop_with_its_reason() -> None:
     config = ExportConfig(
-        selection=Selection(modalities=("radiology",), exclude_pmcids=frozenset({"PMC9"})),
+        selection=Selection(modalities=("radiology",), exclude_pmcids=("PMC9",)),
         text_max_tokens=0,
     )
     cases = {

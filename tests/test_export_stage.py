@@ -36,6 +36,7 @@ def write_inputs(root: Path) -> list[dict]:
     deduped.mkdir(parents=True)
     table = pa.Table.from_pylist(records, schema=DEDUPED_SCHEMA)
     pq.write_table(table, deduped / "data-00000-of-00001.parquet")
+    (root / "takedowns.txt").write_text("# takedown requests\nPMC1001\n")
     n = len(records)
     stats = Ledger(inputs=n, in_with_output=n, found=n, out=n).to_stats("dedup")
     (deduped / "stats.json").write_text(stats_json(stats))
@@ -55,6 +56,7 @@ def run_export(root: Path, workers: int) -> None:
         "--input", str(root / "deduped"), "--output", str(root / "export"),
         "--licenses", "CC BY,CC0", "--shard-samples", "12", "--text-max-tokens", "0",
         "--release-date", "2026-01-01", "--creator", "Test Curator",
+        "--exclude-pmcids", str(root / "takedowns.txt"),
         f"--direct_num_workers={workers}",
     ]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -75,8 +77,9 @@ def test_export_stage_writes_every_format_and_is_byte_identical(tmp_path: Path) 
     first = folder_bytes(out)
     stats = json.loads((out / "stats.json").read_text())
     assert stats["ledger_ok"] and stats["in"] == len(records)
-    assert stats["dropped"] == {"license": 1, "no_image": 1}
-    assert stats["out"] == len(records) - 2
+    excluded = sum(r["pmcid"] == "PMC1001" for r in records)
+    assert stats["dropped"] == {"excluded": excluded, "license": 1, "no_image": 1} and excluded
+    assert stats["out"] == len(records) - 2 - excluded
 
     parquet = pq.read_table(sorted((out / "parquet").glob("*.parquet")))
     metadata = pq.read_table(sorted(out.glob("metadata-*.parquet")))

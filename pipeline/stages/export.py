@@ -148,11 +148,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _exclusions(path: str | None) -> frozenset[str]:
+def _exclusions(path: str | None) -> tuple[str, ...]:
     if not path:
-        return frozenset()
+        return ()
     with FileSystems.open(path) as handle:
-        return read_exclusion_list(handle.read().decode("utf-8"))
+        return tuple(sorted(read_exclusion_list(handle.read().decode("utf-8"))))
 
 
 def make_config(args: argparse.Namespace) -> ExportConfig:

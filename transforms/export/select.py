@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 # documented defaults of the quality filters
@@ -56,12 +57,19 @@ class Selection:
     cuis: tuple[str, ...] = ()
     semgroups: tuple[str, ...] = ()
     english_only: bool = False
-    exclude_pmcids: frozenset[str] = frozenset()
+    # sorted, so the config's repr (run.json, the card) is the same on every run
+    exclude_pmcids: tuple[str, ...] = ()
     min_side: int = DEFAULT_MIN_SIDE
     min_caption_words: int = DEFAULT_MIN_CAPTION_WORDS
     max_aspect: float = DEFAULT_MAX_ASPECT
 
+    @cached_property
+    def excluded(self) -> frozenset[str]:
+        return frozenset(self.exclude_pmcids)
+
     def __post_init__(self) -> None:
+        if list(self.exclude_pmcids) != sorted(set(self.exclude_pmcids)):
+            raise ValueError("exclude_pmcids must be sorted and unique")
         if self.min_side < 0 or self.min_caption_words < 0:
             raise ValueError("min side and min caption words must not be negative")
         if self.max_aspect < 1.0:
@@ -83,7 +91,7 @@ def metadata_drop(record: dict[str, Any], selection: Selection) -> tuple[str, st
     if not image.get("bytes"):
         return "no_image", record.get("image_status") or "no image bytes"
     pmcid = record.get("pmcid") or ""
-    if pmcid and pmcid in selection.exclude_pmcids:
+    if pmcid and pmcid in selection.excluded:
         return "excluded", f"{pmcid} is on the exclusion list"
     if selection.licenses:
         family = license_family(record.get("license"))
