@@ -108,5 +108,12 @@ def test_export_stage_writes_every_format_and_is_byte_identical(tmp_path: Path) 
     assert croissant["datePublished"] == "2026-01-01"
     assert croissant["license"] == "https://creativecommons.org/licenses/by/4.0/"
 
+    datasets = pytest.importorskip("datasets")
+    by_card = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))  # the card's configs
+    assert {split: by_card[split].num_rows for split in by_card} == {
+        split: sum(json.loads((out / "wds" / split / "sizes.json").read_text()).values())
+        for split in ("train", "validation")
+    }
+
     run_export(tmp_path, workers=2)
     assert folder_bytes(out) == first

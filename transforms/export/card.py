@@ -185,7 +185,8 @@ With 🤗 `datasets` (the `image` column decodes to PIL):
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("parquet", data_files={{{files}}})
+ds = load_dataset("{root}")  # this card's configs name the splits' files
+ds = load_dataset("parquet", data_files={{{files}}})  # the same, by hand
 ```
 
 With `webdataset`:
