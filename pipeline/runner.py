@@ -143,6 +143,8 @@ def run(
     for spec in specs:
         folder = folders[spec.name]
         replace_folder(temps[spec.name], folder)
+        if spec.finalize is not None:  # before run.json: a failed finalize reruns the stage
+            spec.finalize(spec.make_config(args), folder, input_uri)
         stats[spec.name] = read_stats(folder)
         write_run_record(folder, run_record(spec, args, input_uri))
         input_uri = folder
