@@ -17,6 +17,7 @@ class StageLedger:
     stats: dict[str, Any] | None  # stats.json, None when the folder has none
     errors: dict[str, int]  # error_type -> rows, read from errors-*
     dropped: dict[str, int]  # reason -> rows, read from dropped-*
+    files: list[str]  # the folder's JSON, Markdown and PNG files, relative to OUT
 
 
 def ledger(explorer: Explorer) -> list[StageLedger]:
@@ -29,9 +30,19 @@ def ledger(explorer: Explorer) -> list[StageLedger]:
                 explorer.out.read_json(stage, "stats.json"),
                 _counts(explorer, stage, "errors", "error_type"),
                 _counts(explorer, stage, "dropped", "reason"),
+                _side_files(explorer, stage),
             )
         )
     return rows
+
+
+def _side_files(explorer: Explorer, stage: str) -> list[str]:
+    """stats.json, run.json, the export's card, croissant and plots: linked from the ledger."""
+    folder = explorer.out.stages[stage].path
+    found = [
+        p for pattern in ("*.json", "*.md", "*.png") for p in explorer.out.glob(folder, pattern)
+    ]
+    return [f"{stage}/{p.rsplit('/', 1)[-1]}" for p in sorted(found)]
 
 
 def _counts(explorer: Explorer, stage: str, table: str, column: str) -> dict[str, int]:

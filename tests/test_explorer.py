@@ -218,7 +218,7 @@ def test_record_page_draws_bboxes_and_marks_concepts(client):
 def test_ledger_reason_lists_its_records(client):
     ledger = client.get("/ledger").text
     link = "/losses?stage=figures&amp;table=dropped&amp;reason=image_unreadable"
-    assert link in ledger
+    assert link in ledger and '<a href="/raw/tagged/stats.json">stats.json</a>' in ledger
     page = client.get(link.replace("&amp;", "&")).text
     assert "PMC3/F1" in page and "cannot identify image file" in page
     sampled = client.get("/losses?stage=balanced&table=dropped&reason=not_sampled").text
