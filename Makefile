@@ -15,14 +15,14 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install demo test lint bench all extract segment tag export train train-demo clean
+.PHONY: install demo test lint bench all extract segment tag export train train-demo explore browser clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e ".[pdf,embed,$(FAISS_EXTRA),train,dev]"
+	$(PY) -m pip install -q -e ".[pdf,embed,$(FAISS_EXTRA),train,explore,dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,7 +33,11 @@ demo: install
 	$(PY) -m pipeline.contact_sheet $(OUT)/panels $(OUT)/contact_sheet.png
 	$(PY) -m demo.report $(OUT)
 
-test: install
+# the explorer's browser tests drive Debian's chromium (Playwright's own download fails offline)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } || echo "chromium not installed (not root): the browser tests will skip"
+
+test: install browser
 	$(PY) -m pytest -q
 
 lint: install
@@ -77,6 +81,11 @@ train-demo: install
 	$(PY) -m trainer --train-data $(OUT)/export/wds/train --val-data $(OUT)/export/wds/validation \
 		--out $(OUT)/train --steps 100 --batch-size 32 --lr 1e-3 --warmup 5 --log-every 10 \
 		--checkpoint-every 50
+
+PORT ?= 8765
+HOST ?= 127.0.0.1
+explore: install
+	$(PY) -m pipeline explore $(OUT) --port $(PORT) --host $(HOST)
 
 clean:
 	rm -rf out
