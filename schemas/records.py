@@ -128,7 +128,12 @@ EXPORT_METADATA_SCHEMA = pa.schema([f for f in EXPORT_SCHEMA if f.name != "image
 
 # extra outputs (named tables beside data-*)
 ENTRY_COUNT_SCHEMA = pa.schema(
-    [pa.field("entry", pa.string(), nullable=False), pa.field("count", pa.int64())]
+    [
+        pa.field("entry", pa.string(), nullable=False),  # a CUI, modality tag or list entry
+        pa.field("name", pa.string()),  # the concept's name; the entry itself otherwise
+        pa.field("count_before", pa.int64()),  # records holding it in balance's input
+        pa.field("count_after", pa.int64()),  # records holding it that balance kept
+    ]
 )
 DUPLICATE_SCHEMA = pa.schema(
     [

@@ -1,0 +1,151 @@
+"""A record's metadata entries: what the balance stage counts and caps.
+
+By default the entries are the distinct CUIs of the record's `concepts` that are not
+negated (the tag stage scopes concepts to the panel's own text). Options add the
+record's `modalities` tags, and entries of a user-supplied list matched the MetaCLIP
+way: the entry and the text lower-cased, whitespace runs made single spaces, both padded
+with one space, and the padded entry looked up as a substring of the padded text with an
+Aho-Corasick automaton. Unlike the tag stage there is no tokenising and no longest-match
+choice: every listed entry found counts, as in MetaCLIP ("ct" matches " ct scan " but
+never "effect", and "x-ray." does not match "x-ray").
+
+The list is a text file (one entry a line) or a JSON list of strings (the form of
+MetaCLIP's `metadata.json`). A matcher is built once per worker: from its path in
+`DoFn.setup`, or unpickled (the automaton pickles).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+
+class EntryListError(ValueError):
+    """The entry list cannot be used; the message says which file and why."""
+
+
+def padded(text: str) -> str:
+    """Lower-cased text, whitespace runs as one space, one space either side."""
+    return " " + " ".join(text.lower().split()) + " "
+
+
+def read_entry_list(path: str | Path) -> list[str]:
+    """The entries of a list file, normalised, duplicates removed, in file order.
+
+    `.json` files (or any file whose first character is `[`) must hold a JSON list of
+    strings; other files hold one entry a line, blank lines ignored."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise EntryListError(f"entry list {path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise EntryListError(f"entry list {path}: not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise EntryListError(f"entry list {path}: cannot be read ({exc})") from exc
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        raw = _json_entries(path, text)
+    else:
+        raw = text.splitlines()
+    entries = list(dict.fromkeys(e for e in (padded(r).strip() for r in raw) if e))
+    if not entries:
+        raise EntryListError(f"entry list {path}: holds no entries")
+    return entries
+
+
+def _json_entries(path: Path, text: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EntryListError(
+            f"entry list {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(value, list):
+        raise EntryListError(
+            f"entry list {path}: JSON must be a list of strings, found {type(value).__name__}"
+        )
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise EntryListError(
+                f"entry list {path}: item {index} is {type(item).__name__} "
+                f"({str(item)[:40]!r}), not a string"
+            )
+    return value
+
+
+class EntryListMatcher:
+    """MetaCLIP-style substring matching of a fixed entry list over caption text."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.entries: list[str] = list(dict.fromkeys(padded(e).strip() for e in entries))
+        self.entries = [e for e in self.entries if e]
+        if not self.entries:
+            raise EntryListError("entry list holds no entries")
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for index, entry in enumerate(self.entries):
+            self.automaton.add_word(f" {entry} ", index)
+        self.automaton.make_automaton()
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> EntryListMatcher:
+        return cls(read_entry_list(path))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match(self, text: str | None) -> list[str]:
+        """The distinct entries found in `text`, in order of where they end."""
+        if not text:
+            return []
+        entries = self.entries
+        found = dict.fromkeys(index for _, index in self.automaton.iter(padded(text)))
+        return [entries[index] for index in found]
+
+
+def own_text(record: dict[str, Any]) -> str:
+    """A panel's own text: preamble and sub-caption when it has a sub-caption, else the
+    caption (a figure that was not split, or a panel its sub-caption was not found for)."""
+    subcaption = record.get("subcaption")
+    if subcaption and subcaption.strip():
+        return " ".join(p for p in (record.get("caption_preamble"), subcaption) if p)
+    return record.get("caption") or ""
+
+
+@dataclass(frozen=True)
+class EntryOptions:
+    concepts: bool = True  # the non-negated CUIs of `concepts`
+    modalities: bool = False  # the `modalities` tags ("radiology/ct")
+    entry_list: str = ""  # path of a text or JSON entry list; "" for none
+
+
+class EntryExtractor:
+    """record -> {entry: display name}, in a fixed order: CUIs, modality tags, list entries.
+
+    Build once per worker; with an entry list it holds the compiled automaton."""
+
+    def __init__(self, options: EntryOptions, matcher: EntryListMatcher | None = None) -> None:
+        if not (options.concepts or options.modalities or options.entry_list):
+            raise ValueError("balance entries: enable concepts, modalities or an entry list")
+        if options.entry_list and matcher is None:
+            matcher = EntryListMatcher.from_path(options.entry_list)
+        self.options = options
+        self.matcher = matcher
+
+    def __call__(self, record: dict[str, Any]) -> dict[str, str]:
+        named: dict[str, str] = {}
+        if self.options.concepts:
+            for concept in record.get("concepts") or ():
+                if not concept.get("negated") and concept.get("cui"):
+                    named.setdefault(concept["cui"], concept.get("name") or concept["cui"])
+        if self.options.modalities:
+            for tag in record.get("modalities") or ():
+                named.setdefault(tag, tag)
+        if self.matcher is not None:
+            for entry in self.matcher.match(own_text(record)):
+                named.setdefault(entry, entry)
+        return named
