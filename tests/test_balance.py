@@ -379,3 +379,11 @@ def test_real_captions_concept_head_shrinks(roco_tagged: list[dict]) -> None:
     assert rows["C0040405"]["count_after"] < 0.9 * rows["C0040405"]["count_before"]
     assert stats["head_pair_share_after"] < stats["head_pair_share_before"]
     assert stats["records_after"] < 0.75 * 1212
+
+
+def test_matplotlib_draws_the_same_chart_when_installed() -> None:
+    pytest.importorskip("matplotlib")
+    from transforms.balance.plot import _matplotlib_plot
+
+    png = _matplotlib_plot([900, 300, 40, 2], [70, 60, 40, 2], 60)
+    assert Image.open(io.BytesIO(png)).size == (800, 500)

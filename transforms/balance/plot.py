@@ -103,7 +103,7 @@ def _pillow_plot(before: list[int], after: list[int], t: float) -> bytes:
                 [(points[0][0] - 2, points[0][1] - 2), (points[0][0] + 2, points[0][1] + 2)],
                 fill=colour,
             )
-    draw.text((axes.left, 12), "Entry counts before and after balancing", fill="black", font=font)
+    draw.text((axes.left, 4), "Entry counts before and after balancing", fill="black", font=font)
     legend = [
         (f"before ({len(before)} entries)", BEFORE_COLOUR),
         (f"after ({len(after)} entries)", AFTER_COLOUR),
