@@ -19,8 +19,10 @@ Run: .venv/bin/python benchmarks/balance.py [--records N]   (writes benchmarks/r
   full accumulators.
 - Keep: records per CPU second through `Balancer` with the resulting counts, and the
   `solve_t` bisection on a 100k-record sample.
-The Beam stage against a plain single-process loop (issue 14's figure) needs the
-pipeline stage and is not measured here.
+- Two passes over Parquet (`balance_pool`): a synthetic tagged pool of --pool-records
+  records with Zipf concepts, the direct pure-Python baseline against the same passes
+  through transforms/balance, same input and output files, records per CPU second.
+  The Beam stage's column (issue 14's target) is added when the stage is wired.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow as pa  # noqa: E402
 
+from benchmarks.balance_pool import compare  # noqa: E402
 from metadata.lexicon import load_default  # noqa: E402
 from transforms.balance.entries import (  # noqa: E402
     EntryExtractor,
@@ -212,15 +215,22 @@ def bench_passes(entries: list[str], records: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--pool-records", type=int, default=1_000_000)
     args = parser.parse_args()
     captions = read_captions()
     with tempfile.TemporaryDirectory() as folder:
         matching, entries = bench_list(captions, Path(folder))
+        two_passes = compare(Path(folder), args.pool_records)
+        print(f"two passes over Parquet: {two_passes}")
     results = {
-        "command": f".venv/bin/python benchmarks/balance.py --records {args.records}",
+        "command": (
+            f".venv/bin/python benchmarks/balance.py --records {args.records} "
+            f"--pool-records {args.pool_records}"
+        ),
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or ""},
         "entry_list": matching,
         "passes": bench_passes(entries, args.records),
+        "two_passes_over_parquet": two_passes,
         "notes": "CPU seconds (time.process_time), one process; the machine is shared.",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

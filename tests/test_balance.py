@@ -34,6 +34,7 @@ from transforms.balance.entries import (
 from transforms.balance.keep import (
     BalanceOptions,
     Balancer,
+    count_combine,
     draw,
     expected_share,
     keep_probability,
@@ -212,6 +213,18 @@ def test_target_size_solves_t_within_five_percent() -> None:
         assert expected_share(pool.sample, pool.counts, t) == pytest.approx(target / 20_000, 1e-3)
     # a target above what any t keeps keeps everything: t is the largest count
     assert solve_t(pool, 10**9) == max(pool.counts.values())
+    with pytest.raises(ValueError, match="needs the count pass's sample"):
+        solve_t(count(records, sample_size=0), 2000)
+    assert count_combine(BalanceOptions(target_size=5, seed=9)).seed == 9
+
+
+def test_target_size_counts_kept_records_without_entries() -> None:
+    records = zipf_records(4000, 300, seed=5) + [tagged(f"PMC0/F{i}", []) for i in range(1000)]
+    pool = count(records, sample_size=5000, seed=1)
+    options = BalanceOptions(target_size=2500, keep_no_entries=True, seed=1)
+    _, kept, _ = balance(records, options, pool)
+    assert sum(not r["entries"] for r in kept) == 1000
+    assert abs(len(kept) - 2500) <= 0.05 * 2500
 
 
 # --- counting -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 
 from schemas import BALANCED_SCHEMA, new_record
 from transforms.balance.entries import EntryExtractor
-from transforms.balance.pool import EntryCounts
+from transforms.balance.pool import SAMPLE_SIZE, EntryCountCombine, EntryCounts
 from transforms.ledger import Drop, StageError, UnitResult
 
 DEFAULT_T = 20_000  # MetaCLIP's t for 400M pairs over 500k entries
@@ -96,8 +96,10 @@ def solve_t(pool: EntryCounts, target_size: int, keep_no_entries: bool = False) 
     """The t whose expected kept count over the pool is `target_size`, from the sample.
 
     A target above what any t keeps gives the largest count (nothing capped)."""
-    if not pool.sample:
+    if not pool.records:
         raise StageError("empty_pool", "balance: no records were counted, t cannot be solved")
+    if not pool.sample:
+        raise ValueError("balance: a target size needs the count pass's sample (sample_size > 0)")
     largest = float(max(pool.counts.values(), default=1))
     arrays = _SampleArrays(pool.sample, pool.counts, keep_no_entries)
     share = target_size / pool.records
@@ -111,6 +113,11 @@ def solve_t(pool: EntryCounts, target_size: int, keep_no_entries: bool = False) 
         else:
             high = middle
     return high
+
+
+def count_combine(options: BalanceOptions) -> EntryCountCombine:
+    """The count pass for these options; the sample also feeds the head-record shares."""
+    return EntryCountCombine(sample_size=SAMPLE_SIZE, seed=options.seed)
 
 
 def effective_t(pool: EntryCounts, options: BalanceOptions) -> float:
