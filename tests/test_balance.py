@@ -29,6 +29,7 @@ from transforms.balance.entries import (
     EntryListMatcher,
     EntryOptions,
     own_text,
+    parse_entry_list,
     read_entry_list,
 )
 from transforms.balance.keep import (
@@ -307,6 +308,10 @@ def test_entry_list_loaders(tmp_path: Path) -> None:
     (tmp_path / "latin1.txt").write_bytes("b\xe9ta\n".encode("latin-1"))
     with pytest.raises(EntryListError, match="not UTF-8"):
         read_entry_list(tmp_path / "latin1.txt")
+    # bytes read from an object store parse the same way, named by their URI
+    assert parse_entry_list(b"CT\nMRI\n", "s3://lists/entries.txt") == ["ct", "mri"]
+    with pytest.raises(EntryListError, match="gs://lists/metadata.json: invalid JSON"):
+        parse_entry_list(b"ct, mri", "gs://lists/metadata.json")
     with pytest.raises(EntryListError, match="no such file"):
         EntryExtractor(EntryOptions(entry_list=str(tmp_path / "missing.json")))
 

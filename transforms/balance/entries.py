@@ -10,8 +10,9 @@ choice: every listed entry found counts, as in MetaCLIP ("ct" matches " ct scan 
 never "effect", and "x-ray." does not match "x-ray").
 
 The list is a text file (one entry a line) or a JSON list of strings (the form of
-MetaCLIP's `metadata.json`). A matcher is built once per worker: from its path in
-`DoFn.setup`, or unpickled (the automaton pickles).
+MetaCLIP's `metadata.json`). A matcher is built once per worker, in `DoFn.setup`, from
+the file (`from_path`, or `parse_entry_list` over bytes read from gs:// or s3://): at
+500k entries that takes ~3.5 s, while its pickle is ~240 MB.
 """
 
 from __future__ import annotations
@@ -35,44 +36,52 @@ def padded(text: str) -> str:
 
 
 def read_entry_list(path: str | Path) -> list[str]:
-    """The entries of a list file, normalised, duplicates removed, in file order.
+    """The entries of a local list file (see `parse_entry_list`)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise EntryListError(f"entry list {path}: no such file") from exc
+    except OSError as exc:
+        raise EntryListError(f"entry list {path}: cannot be read ({exc})") from exc
+    return parse_entry_list(data, str(path))
+
+
+def parse_entry_list(data: bytes, name: str) -> list[str]:
+    """The entries of a list file's bytes, normalised, duplicates removed, in file order;
+    `name` (a path or URI, e.g. gs://...) names it in errors and picks the format.
 
     `.json` files (or any file whose first character is `[`) must hold a JSON list of
     strings; other files hold one entry a line, blank lines ignored."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise EntryListError(f"entry list {path}: no such file") from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise EntryListError(f"entry list {path}: not UTF-8 text ({exc.reason})") from exc
-    except OSError as exc:
-        raise EntryListError(f"entry list {path}: cannot be read ({exc})") from exc
-    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
-        raw = _json_entries(path, text)
+        raise EntryListError(f"entry list {name}: not UTF-8 text ({exc.reason})") from exc
+    if name.lower().endswith(".json") or text.lstrip().startswith("["):
+        raw = _json_entries(name, text)
     else:
         raw = text.splitlines()
     entries = list(dict.fromkeys(e for e in (padded(r).strip() for r in raw) if e))
     if not entries:
-        raise EntryListError(f"entry list {path}: holds no entries")
+        raise EntryListError(f"entry list {name}: holds no entries")
     return entries
 
 
-def _json_entries(path: Path, text: str) -> list[str]:
+def _json_entries(name: str, text: str) -> list[str]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EntryListError(
-            f"entry list {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"entry list {name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
     if not isinstance(value, list):
         raise EntryListError(
-            f"entry list {path}: JSON must be a list of strings, found {type(value).__name__}"
+            f"entry list {name}: JSON must be a list of strings, found {type(value).__name__}"
         )
     for index, item in enumerate(value):
         if not isinstance(item, str):
             raise EntryListError(
-                f"entry list {path}: item {index} is {type(item).__name__} "
+                f"entry list {name}: item {index} is {type(item).__name__} "
                 f"({str(item)[:40]!r}), not a string"
             )
     return value
