@@ -215,6 +215,7 @@ def bench_passes(entries: list[str], records: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
+    # issue 14 sizes the Beam comparison at 1M; each side runs twice, so 1M takes minutes
     parser.add_argument("--pool-records", type=int, default=1_000_000)
     args = parser.parse_args()
     captions = read_captions()

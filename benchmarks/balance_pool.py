@@ -101,9 +101,9 @@ def ours(source: Path, target: Path, t: float, seed: int) -> int:
     extractor = EntryExtractor(EntryOptions())
     combine = EntryCountCombine()
     acc = combine.create_accumulator()
-    for batch in _batches(source, ["key", "concepts"]):
-        for record in batch.to_pylist():
-            combine.add_input(acc, extractor(record))
+    for batch in _batches(source, ["concepts"]):
+        for concepts in batch.column(0).to_pylist():
+            combine.add_input(acc, extractor({"concepts": concepts}))
     pool = combine.extract_output(acc)
     balancer = Balancer(extractor, BalanceOptions(t=t, seed=seed))
     kept = 0

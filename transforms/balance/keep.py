@@ -25,6 +25,7 @@ from transforms.ledger import Drop, StageError, UnitResult
 
 DEFAULT_T = 20_000  # MetaCLIP's t for 400M pairs over 500k entries
 BISECTION_STEPS = 60
+_BALANCED_FIELDS = frozenset(BALANCED_SCHEMA.names)
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,11 @@ class Balancer:
 
     @staticmethod
     def _out(record: dict[str, Any], entries: list[str], keep_prob: float) -> dict[str, Any]:
-        values = {**record, "entries": list(entries), "keep_prob": keep_prob}
-        return new_record(BALANCED_SCHEMA, **values)
+        out = dict(record)  # one copy: this runs for every kept record
+        out["entries"], out["keep_prob"] = list(entries), keep_prob
+        if out.keys() != _BALANCED_FIELDS:  # a record short of fields, or with extra ones
+            return new_record(BALANCED_SCHEMA, **out)
+        return out
 
 
 def _label(pool: EntryCounts, entry: str, count: int) -> str:
