@@ -15,7 +15,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install demo test lint bench all extract segment tag export train train-demo explore browser clean
+.PHONY: install demo test lint bench all extract segment tag balance export train train-demo explore browser clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/pdf.py
 	$(PY) benchmarks/segment.py
 	$(PY) benchmarks/tag.py
+	$(PY) benchmarks/balance.py
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/train.py
 
@@ -64,6 +65,9 @@ segment: install
 
 tag: install
 	$(PY) -m pipeline tag --input $(OUT)/panels --output $(OUT)/tagged $(BEAM_ARGS)
+
+balance: install
+	$(PY) -m pipeline balance --input $(OUT)/tagged --output $(OUT)/balanced $(BEAM_ARGS)
 
 export: install
 	$(PY) -m pipeline export --input $(OUT)/deduped --output $(OUT)/export $(BEAM_ARGS)

@@ -158,3 +158,10 @@ class EntryExtractor:
             for entry in self.matcher.match(own_text(record)):
                 named.setdefault(entry, entry)
         return named
+
+
+def named_entries(record: dict[str, Any]) -> dict[str, str]:
+    """A record's `entries` with their display names (a CUI's concept name, else itself)."""
+    entries = record.get("entries") or []
+    names = {c.get("cui"): c.get("name") for c in record.get("concepts") or ()}
+    return {entry: names.get(entry) or entry for entry in entries}

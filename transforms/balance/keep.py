@@ -98,7 +98,7 @@ def solve_t(pool: EntryCounts, target_size: int, keep_no_entries: bool = False) 
 
     A target above what any t keeps gives the largest count (nothing capped)."""
     if not pool.records:
-        raise StageError("empty_pool", "balance: no records were counted, t cannot be solved")
+        return 1.0  # nothing to keep: any t does
     if not pool.sample:
         raise ValueError("balance: a target size needs the count pass's sample (sample_size > 0)")
     largest = float(max(pool.counts.values(), default=1))
@@ -131,10 +131,11 @@ class Balancer:
     """The unit function: (tagged record, entry counts) -> balanced record or a Drop.
 
     A record that already carries `entries` (annotated once upstream, so both passes
-    share one extraction) is balanced on them; otherwise they are extracted here. The
-    effective t is solved once per pool object (a side input is one object per worker)."""
+    share one extraction) is balanced on them; otherwise the extractor finds them. The
+    effective t is solved once per pool object (a side input is one object per worker),
+    or given to `decide` by a caller that already has it."""
 
-    def __init__(self, extractor: EntryExtractor, options: BalanceOptions) -> None:
+    def __init__(self, extractor: EntryExtractor | None, options: BalanceOptions) -> None:
         self.extractor = extractor
         self.options = options
         self._pool: EntryCounts | None = None
@@ -145,31 +146,57 @@ class Balancer:
             self._t, self._pool = effective_t(pool, self.options), pool
         return self._t
 
-    def __call__(self, record: dict[str, Any], pool: EntryCounts) -> UnitResult:
-        key, source = record["key"], record.get("source_uri") or ""
+    def entries_of(self, record: dict[str, Any]) -> list[str]:
         entries = record.get("entries")
-        if entries is None:
-            entries = list(self.extractor(record))
+        if entries is not None:
+            return list(entries)
+        if self.extractor is None:
+            raise StageError("entries_missing", "record has no `entries` and no extractor")
+        return list(self.extractor(record))
+
+    def __call__(self, record: dict[str, Any], pool: EntryCounts) -> UnitResult:
+        return self.decide(record, pool, self.t_for(pool))
+
+    def kept_entries(self, record: dict[str, Any], pool: EntryCounts, t: float) -> list[str]:
+        """The entries of a record `decide` keeps; [] for one it drops (or keeps bare)."""
+        entries = self.entries_of(record)
+        if entries and self._drawn(record["key"], entries, self._counts(entries, pool), t):
+            return entries
+        return []
+
+    def decide(self, record: dict[str, Any], pool: EntryCounts, t: float) -> UnitResult:
+        key, source = record["key"], record.get("source_uri") or ""
+        entries = self.entries_of(record)
         if not entries:
             if not self.options.keep_no_entries:
                 detail = "no concept, modality or list entry to balance by"
                 return UnitResult(drops=[Drop(key, "no_entries", source, detail)])
             return UnitResult(records=[self._out(record, [], 1.0)])
-        t, counts = self.t_for(pool), []
-        for entry in entries:
-            if entry not in pool.counts:
-                raise StageError("entry_not_counted", f"entry {entry!r} missing from the counts")
-            counts.append(pool.counts[entry])
-        probabilities = [entry_probability(c, t) for c in counts]
+        counts = self._counts(entries, pool)
         keep_prob = keep_probability(counts, t)
-        seed = self.options.seed
-        pairs = zip(entries, probabilities, strict=True)
-        if any(p >= 1.0 or draw(seed, e, key) < p for e, p in pairs):
+        if self._drawn(key, entries, counts, t):
             return UnitResult(records=[self._out(record, entries, keep_prob)])
         heads = sorted(zip(counts, entries, strict=True), reverse=True)[:3]
         named = ", ".join(_label(pool, e, c) for c, e in heads)
         detail = f"keep_prob={keep_prob:.4g} at t={t:g}; its largest entries: {named}"
         return UnitResult(drops=[Drop(key, "not_sampled", source, detail)])
+
+    @staticmethod
+    def _counts(entries: list[str], pool: EntryCounts) -> list[int]:
+        counts = []
+        for entry in entries:
+            if entry not in pool.counts:
+                raise StageError("entry_not_counted", f"entry {entry!r} missing from the counts")
+            counts.append(pool.counts[entry])
+        return counts
+
+    def _drawn(self, key: str, entries: list[str], counts: list[int], t: float) -> bool:
+        """Whether any entry draws the record: a tail entry always does."""
+        seed = self.options.seed
+        for entry, count in zip(entries, counts, strict=True):
+            if count <= t or draw(seed, entry, key) < t / count:
+                return True
+        return False
 
     @staticmethod
     def _out(record: dict[str, Any], entries: list[str], keep_prob: float) -> dict[str, Any]:

@@ -7,8 +7,10 @@ equal; a head entry ends near t plus the records other entries kept for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from transforms.balance.plot import plot_entry_counts
 from transforms.balance.pool import EntryCounts
 
 TOP_HEAD = 10
@@ -61,3 +63,21 @@ def balance_stats(before: EntryCounts, after: EntryCounts, t: float) -> dict[str
         "record_share_sampled": [len(before.sample), len(after.sample)],
         "top_entries": top,
     }
+
+
+@dataclass(frozen=True)
+class BalanceOutcome:
+    """The whole-pool result of balancing: counts before and after, and the t used."""
+
+    before: EntryCounts
+    after: EntryCounts
+    t: float
+
+    def rows(self) -> list[dict[str, Any]]:
+        return entry_count_rows(self.before, self.after)
+
+    def stats(self) -> dict[str, Any]:
+        return balance_stats(self.before, self.after, self.t)
+
+    def plot(self) -> bytes:
+        return plot_entry_counts(self.before.counts.values(), self.after.counts.values(), self.t)

@@ -1,0 +1,187 @@
+"""The balance stage: tagged records -> balanced records (MetaCLIP-style curation).
+
+Prepare adds each record's `entries` (extracted once, on the worker that holds the entry
+list). The pool pass counts records per entry (pass 1), solves the effective t, and
+counts the entries of the records the keep draw will keep, which is the same
+deterministic draw the units make, so the entry-count table gets its after-balancing
+column from the pool. The units (pass 2) keep or drop each record.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.run_stage import PoolCombineFn
+from pipeline.sources import read_bytes
+from pipeline.stage_spec import ExtraOutput, PoolPass, StageSpec, record_key
+from schemas import ENTRY_COUNT_SCHEMA
+from transforms.balance.entries import (
+    EntryExtractor,
+    EntryListMatcher,
+    EntryOptions,
+    named_entries,
+    parse_entry_list,
+)
+from transforms.balance.keep import DEFAULT_T, BalanceOptions, Balancer, effective_t
+from transforms.balance.pool import SAMPLE_SIZE, EntryCountCombine, KeyedEntryCounts
+from transforms.balance.report import BalanceOutcome
+from transforms.ledger import StageError, UnitResult
+
+MAX_ENTRY_LIST_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class BalanceConfig:
+    entries: EntryOptions
+    balance: BalanceOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--t",
+        "--balance-t",
+        dest="balance_t",
+        type=float,
+        help=f"records kept per head entry (default {DEFAULT_T}, MetaCLIP's for 400M pairs); "
+        "stats.json gives the value used under `t`",
+    )
+    parser.add_argument(
+        "--target-size",
+        type=int,
+        help="solve t for about this many balanced records (instead of --t)",
+    )
+    parser.add_argument("--balance-seed", type=int, default=0, help="seed of the keep draw")
+    parser.add_argument(
+        "--balance-keep-no-entries",
+        action="store_true",
+        help="keep records with no entry (default: dropped as `no_entries`, as MetaCLIP does)",
+    )
+    parser.add_argument(
+        "--balance-modalities",
+        action="store_true",
+        help="add each record's modality tags to its entries",
+    )
+    parser.add_argument(
+        "--balance-no-concepts",
+        action="store_true",
+        help="leave the concepts' CUIs out of the entries (use with an entry list or modalities)",
+    )
+    parser.add_argument(
+        "--entry-list",
+        help="entries matched in each panel's own text, MetaCLIP's way: a text file (one a "
+        "line) or a JSON list of strings such as MetaCLIP's metadata.json",
+    )
+
+
+@lru_cache(maxsize=4)
+def load_entry_list(uri: str) -> tuple[str, ...]:
+    return tuple(parse_entry_list(read_bytes(uri, MAX_ENTRY_LIST_BYTES), uri))
+
+
+def make_config(args: argparse.Namespace) -> BalanceConfig:
+    """Options checked before any work: contradictions and a bad entry list fail here."""
+    entries = EntryOptions(
+        concepts=not args.balance_no_concepts,
+        modalities=args.balance_modalities,
+        entry_list=args.entry_list or "",
+    )
+    try:
+        balance = BalanceOptions(
+            t=args.balance_t,
+            target_size=args.target_size,
+            seed=args.balance_seed,
+            keep_no_entries=args.balance_keep_no_entries,
+        )
+        if not (entries.concepts or entries.modalities or entries.entry_list):
+            raise ValueError("balance: --balance-no-concepts needs modalities or an entry list")
+        if entries.entry_list:
+            load_entry_list(entries.entry_list)
+    except (ValueError, OSError) as exc:  # EntryListError is a ValueError
+        raise SystemExit(str(exc)) from exc
+    return BalanceConfig(entries, balance)
+
+
+def make_extractor(config: BalanceConfig) -> EntryExtractor:
+    uri = config.entries.entry_list
+    matcher = EntryListMatcher(load_entry_list(uri)) if uri else None
+    return EntryExtractor(config.entries, matcher)
+
+
+def prepare(config: BalanceConfig):
+    extractor = make_extractor(config)
+
+    def add_entries(record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, "entries": list(extractor(record))}
+
+    return add_entries
+
+
+class BalancePass(beam.PTransform):
+    """Prepared records -> one `BalanceOutcome` (counts before, t, counts after)."""
+
+    def __init__(self, config: BalanceConfig) -> None:
+        super().__init__()
+        self.options = config.balance
+
+    def expand(self, records):
+        options = self.options
+
+        def counts(label: str, keyed):
+            combine = KeyedEntryCounts(EntryCountCombine(SAMPLE_SIZE, options.seed))
+            return keyed | label >> beam.CombineGlobally(PoolCombineFn(combine))
+
+        before = counts("CountEntries", records | "Named" >> beam.Map(_keyed_names))
+        t = before | "SolveT" >> beam.Map(effective_t, options)
+        balancer = Balancer(None, options)
+        kept = records | "KeptEntries" >> beam.FlatMap(
+            _kept, balancer, beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(t)
+        )
+        after = counts("CountKept", kept)
+        return before | "Outcome" >> beam.Map(
+            lambda b, a, t: BalanceOutcome(b, a, t),
+            beam.pvalue.AsSingleton(after),
+            beam.pvalue.AsSingleton(t),
+        )
+
+
+def _keyed_names(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    return record["key"], named_entries(record)
+
+
+def _kept(record: dict[str, Any], balancer: Balancer, before, t: float):
+    try:
+        entries = balancer.kept_entries(record, before, t)
+    except StageError:  # the unit pass makes this record a dead letter
+        return
+    if entries:
+        yield record["key"], entries
+
+
+def make_fn(config: BalanceConfig):
+    balancer = Balancer(None, config.balance)
+
+    def balance(record: dict[str, Any], outcome: BalanceOutcome) -> UnitResult:
+        return balancer.decide(record, outcome.before, outcome.t)
+
+    return balance
+
+
+BALANCE = StageSpec(
+    name="balance",
+    output_kind="balanced",
+    input_kind="tagged",
+    add_arguments=add_arguments,
+    make_config=make_config,
+    make_fn=make_fn,
+    unit_key=record_key,
+    prepare=prepare,
+    pool=PoolPass(make_transform=BalancePass),
+    extra_outputs=(
+        ExtraOutput("entry_counts", ENTRY_COUNT_SCHEMA, "entry", from_pool=BalanceOutcome.rows),
+    ),
+)
