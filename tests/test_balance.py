@@ -260,6 +260,15 @@ def test_default_entries_are_distinct_non_negated_cuis() -> None:
     assert CONCEPTS_ONLY(record) == {"C0040405": "X-Ray Computed Tomography"}
     with_modalities = EntryExtractor(EntryOptions(modalities=True))(record)
     assert list(with_modalities) == ["C0040405", "radiology/ct"]
+    # homonyms: one matched span naming three concepts is one entry unless asked otherwise
+    right = [
+        {"cui": cui, "name": "Right", "start": 27, "end": 32, "negated": False}
+        for cui in ("C1261259", "C0015726", "C0423899")
+    ]
+    record = tagged("PMC1/F2", concepts=[*right, {**right[0], "start": 40, "end": 45}])
+    assert list(CONCEPTS_ONLY(record)) == ["C0015726", "C1261259"]
+    every = EntryExtractor(EntryOptions(one_cui_per_span=False))
+    assert list(every(record)) == ["C1261259", "C0015726", "C0423899"]
 
 
 def test_list_matching_is_whitespace_padded_lower_cased_substring() -> None:

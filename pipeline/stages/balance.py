@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave the concepts' CUIs out of the entries (use with an entry list or modalities)",
     )
     parser.add_argument(
+        "--balance-every-homonym",
+        action="store_true",
+        help="a span naming several concepts gives every CUI as an entry (default: the "
+        "smallest CUI only, one entry per matched span)",
+    )
+    parser.add_argument(
         "--entry-list",
         help="entries matched in each panel's own text, MetaCLIP's way: a text file (one a "
         "line) or a JSON list of strings such as MetaCLIP's metadata.json",
@@ -89,6 +95,7 @@ def make_config(args: argparse.Namespace) -> BalanceConfig:
         concepts=not args.balance_no_concepts,
         modalities=args.balance_modalities,
         entry_list=args.entry_list or "",
+        one_cui_per_span=not args.balance_every_homonym,
     )
     try:
         balance = BalanceOptions(

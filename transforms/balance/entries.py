@@ -1,7 +1,8 @@
 """A record's metadata entries: what the balance stage counts and caps.
 
 By default the entries are the distinct CUIs of the record's `concepts` that are not
-negated (the tag stage scopes concepts to the panel's own text). Options add the
+negated (the tag stage scopes concepts to the panel's own text), one per matched span:
+of the homonyms a span names, the smallest CUI. Options add the
 record's `modalities` tags, and entries of a user-supplied list matched the MetaCLIP
 way: the entry and the text lower-cased, whitespace runs made single spaces, both padded
 with one space, and the padded entry looked up as a substring of the padded text with an
@@ -130,6 +131,10 @@ class EntryOptions:
     concepts: bool = True  # the non-negated CUIs of `concepts`
     modalities: bool = False  # the `modalities` tags ("radiology/ct")
     entry_list: str = ""  # path of a text or JSON entry list; "" for none
+    # a span that names several concepts (UMLS homonyms: "reconstruction" is 8 CUIs) gives
+    # one entry, its smallest CUI, as one matched string is one entry in MetaCLIP; counting
+    # every homonym gives such a record 8 draws, and its head entries are barely capped
+    one_cui_per_span: bool = True
 
 
 class EntryExtractor:
@@ -148,9 +153,8 @@ class EntryExtractor:
     def __call__(self, record: dict[str, Any]) -> dict[str, str]:
         named: dict[str, str] = {}
         if self.options.concepts:
-            for concept in record.get("concepts") or ():
-                if not concept.get("negated") and concept.get("cui"):
-                    named.setdefault(concept["cui"], concept.get("name") or concept["cui"])
+            for cui, name in self._cuis(record.get("concepts") or ()):
+                named.setdefault(cui, name)
         if self.options.modalities:
             for tag in record.get("modalities") or ():
                 named.setdefault(tag, tag)
@@ -158,6 +162,18 @@ class EntryExtractor:
             for entry in self.matcher.match(own_text(record)):
                 named.setdefault(entry, entry)
         return named
+
+    def _cuis(self, concepts: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+        """(CUI, name) of the non-negated concepts, in order; one a span if so asked."""
+        found = [c for c in concepts if not c.get("negated") and c.get("cui")]
+        if self.options.one_cui_per_span:
+            smallest: dict[tuple[Any, Any], dict[str, Any]] = {}
+            for c in found:
+                span = (c.get("start"), c.get("end"))
+                if span not in smallest or c["cui"] < smallest[span]["cui"]:
+                    smallest[span] = c
+            found = [c for c in found if smallest[(c.get("start"), c.get("end"))] is c]
+        return [(c["cui"], c.get("name") or c["cui"]) for c in found]
 
 
 def named_entries(record: dict[str, Any]) -> dict[str, str]:
