@@ -193,6 +193,8 @@ class RunStage(beam.PTransform):
             ledgers = (ledgers, regrouped[LEDGER]) | "AllLedgers" >> beam.Flatten()
         ledger = ledgers | "MergeLedger" >> beam.CombineGlobally(MergeLedgers())
         result = {RECORDS: records, DROPS: drops, ERRORS: outs[ERRORS], LEDGER: ledger}
+        if pool is not None:
+            result[POOL] = pool
         for extra in spec.extra_outputs:
             if extra.from_pool is not None:
                 rows = pool | f"Rows[{extra.name}]" >> beam.FlatMap(extra.from_pool)

@@ -91,6 +91,7 @@ def build(
             outputs=spec.outputs(config) if spec.outputs else None,
             extra_outputs=spec.extra_outputs,
             listing=listing if spec is first else None,
+            summary=spec.summary(config) if spec.summary else None,
         )
         units = outputs[RECORDS]
         following = specs[specs.index(spec) + 1 :]

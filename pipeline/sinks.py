@@ -8,13 +8,14 @@ import json
 import math
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.run_stage import DROPS, ERRORS, LEDGER, RECORDS, extra_tag
+from pipeline.run_stage import DROPS, ERRORS, LEDGER, POOL, RECORDS, extra_tag
 from pipeline.stage_spec import ExtraOutput, ShardOutput, parquet_data_output
 from schemas import DROP_SCHEMA, ERROR_SCHEMA
 from transforms.ledger import Ledger, stats_json
@@ -151,8 +152,11 @@ class WriteStageFolder(beam.PTransform):
         extra_outputs: tuple[ExtraOutput, ...] = (),
         partitions: tuple[str, ...] = ("",),
         listing: Any = None,
+        summary: Callable[[Any], tuple[dict[str, Any], dict[str, bytes]]] | None = None,
     ) -> None:
         super().__init__(label=f"Write{stage.capitalize()}Folder")
+        # the stage's summary of its pool result: stats.json keys and files beside it
+        self.summary = summary
         # extract's listing counts (one dict), kept in stats.json for the ledger check
         self.listing = listing
         self.folder = folder.rstrip("/")
@@ -189,16 +193,37 @@ class WriteStageFolder(beam.PTransform):
             )
         stage = self.stage
 
-        def write_unit_ledger(ledger: Ledger, listing: Any = None) -> dict[str, Any]:
+        def write_unit_ledger(
+            ledger: Ledger, listing: Any = None, summary: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
             stats = ledger.to_stats(stage)
             if listing is not None:
                 stats["listing"] = listing
+            if summary:
+                clash = set(summary) & set(stats)
+                if clash:
+                    raise ValueError(f"{stage} summary repeats ledger keys {sorted(clash)}")
+                stats.update(summary)
             with FileSystems.create(f"{folder}/stats.json") as handle:
                 handle.write(stats_json(stats).encode("utf-8"))
             return stats
 
         side = {"listing": beam.pvalue.AsSingleton(self.listing)} if self.listing else {}
+        if self.summary is not None and POOL in outputs:
+            summary = outputs[POOL] | "Summary" >> beam.Map(write_summary, folder, self.summary)
+            side["summary"] = beam.pvalue.AsSingleton(summary)
         return outputs[LEDGER] | "WriteStats" >> beam.Map(write_unit_ledger, **side)
+
+
+def write_summary(
+    pool: Any, folder: str, summarise: Callable[[Any], tuple[dict[str, Any], dict[str, bytes]]]
+) -> dict[str, Any]:
+    """Write the summary's files into the stage folder; return its stats.json keys."""
+    stats, files = summarise(pool)
+    for name, data in files.items():
+        with FileSystems.create(f"{folder}/{name}") as handle:
+            handle.write(data)
+    return stats
 
 
 def read_stats(folder: str) -> dict[str, Any]:

@@ -15,7 +15,9 @@ add any of:
 - `batched`: units are pyarrow RecordBatches and records come back as batches;
 - `regroup`: after the units, records meet by a group key and one function keeps some
   (extract: one source per article);
-- `finalize`: files made from the finished folder after the run (export's card).
+- `finalize`: files made from the finished folder after the run (export's card);
+- `summary`: from the pool's result, keys for `stats.json` and files beside it (balance's
+  head/tail statistics, its effective t and `entry_counts.png`).
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ class StageSpec:
     # (config, folder, input folder) -> None: files made from the finished folder (export's
     # sizes.json, card, croissant.json), run after the folder is in place
     finalize: Callable[[Any, str, str], None] | None = None
+    # config -> (pool result -> (keys added to stats.json, files written beside it by name))
+    summary: Callable[[Any], Callable[[Any], tuple[dict[str, Any], dict[str, bytes]]]] | None = None
 
 
 def record_key(record: Record) -> tuple[str, str]:

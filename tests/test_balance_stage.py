@@ -96,9 +96,16 @@ def test_balance_stage_caps_the_head_keeps_the_tail_and_is_worker_independent(
     assert head["count_after"] < 120  # ~20 drawn plus the records a tail entry kept
     tail = [r for r in table.values() if r["count_before"] <= T]
     assert tail and all(r["count_after"] == r["count_before"] for r in tail)
+    # the head/tail statistics, the t used and the plot beside stats.json
+    assert stats["t"] == T and stats["head_entries"] == sum(
+        r["count_before"] > T for r in table.values()
+    )
+    assert stats["head_pair_share_after"] < stats["head_pair_share_before"]
+    assert stats["top_entries"][0]["entry"] == "C0000100"
+    assert (tmp_path / "one" / "entry_counts.png").read_bytes().startswith(b"\x89PNG")
     # the same bytes with two workers
     run_balance(tmp_path / "tagged", tmp_path / "two", workers=2)
-    for pattern in ("data-*.parquet", "entry_counts-*.parquet", "dropped-*.parquet"):
+    for pattern in ("*.parquet", "*.png"):
         one = {p.name: p.read_bytes() for p in (tmp_path / "one").glob(pattern)}
         two = {p.name: p.read_bytes() for p in (tmp_path / "two").glob(pattern)}
         assert one and one == two, pattern

@@ -178,6 +178,11 @@ def make_fn(config: BalanceConfig):
     return balance
 
 
+def summarise(outcome: BalanceOutcome) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """stats.json gets the head/tail statistics and `t`; the plot goes beside it."""
+    return outcome.stats(), {"entry_counts.png": outcome.plot()}
+
+
 BALANCE = StageSpec(
     name="balance",
     output_kind="balanced",
@@ -191,4 +196,5 @@ BALANCE = StageSpec(
     extra_outputs=(
         ExtraOutput("entry_counts", ENTRY_COUNT_SCHEMA, "entry", from_pool=BalanceOutcome.rows),
     ),
+    summary=lambda config: summarise,
 )
