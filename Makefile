@@ -9,6 +9,10 @@ FAISS_EXTRA := $(if $(GPU),gpu,faiss)
 # the CUDA build pip takes from local disk; first, so no extra pulls another torch
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 DEMO_CORPUS ?= out/demo-corpus
+# balance's t for the demo: its 256 panels hold its top concepts in 25-56 records each, so
+# t = 10 visibly caps them (about half) and keeps about half of the pool; MetaCLIP's 20000
+# would cap nothing here
+DEMO_T ?= 10
 IN ?=
 BEAM_ARGS ?=
 export OMP_NUM_THREADS = 1
@@ -29,7 +33,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(PY) -m demo --output $(DEMO_CORPUS)
-	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet --force $(BEAM_ARGS)
+	$(PY) -m pipeline all --input $(DEMO_CORPUS) --output $(OUT) --quiet --force --t $(DEMO_T) $(BEAM_ARGS)
 	$(PY) -m pipeline.contact_sheet $(OUT)/panels $(OUT)/contact_sheet.png
 	$(PY) -m demo.report $(OUT)
 

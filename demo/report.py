@@ -128,6 +128,24 @@ def tag_lines(folder: Path, stats: dict) -> list[str]:
     ]
 
 
+def balance_lines(folder: Path, stats: dict) -> list[str]:
+    """For the balanced folder: t, the head entries before and after, and the plot."""
+    if folder.name != "balanced" or "t" not in stats:
+        return []
+    share = f"{stats['head_pair_share_before']:.0%} -> {stats['head_pair_share_after']:.0%}"
+    lines = [
+        f"{INDENT}balance  t = {stats['t']:g}: {stats['head_entries']} of {stats['entries']} "
+        f"entries above t held {share} of the (record, entry) pairs",
+    ]
+    for row in stats["top_entries"][:5]:
+        name = row["name"] if row["name"] == row["entry"] else f"{row['name']} ({row['entry']})"
+        lines.append(f"{INDENT}  head   {name}: {row['count_before']} -> {row['count_after']}")
+    plot = folder / "entry_counts.png"
+    if plot.is_file():
+        lines.append(f"{INDENT}plot     {plot}")
+    return lines
+
+
 def export_lines(out: Path) -> list[str]:
     """For a run with an export: the card, a `datasets` one-liner, open_clip's pattern."""
     export = out / "export"
@@ -155,6 +173,7 @@ STAGE_SECTIONS: list[StageSection] = [
     ledger_lines,
     reason_lines,
     tag_lines,
+    balance_lines,
     example_lines,
 ]
 RUN_SECTIONS: list[RunSection] = [export_lines]
