@@ -23,6 +23,12 @@ from schemas import (
     new_record,
     to_table,
 )
+from transforms.balance.batch import (
+    TableEntryCounts,
+    add_entries,
+    decide_batch,
+    kept_keys_and_entries,
+)
 from transforms.balance.entries import (
     EntryExtractor,
     EntryListError,
@@ -414,3 +420,48 @@ def test_matplotlib_draws_the_same_chart_when_installed() -> None:
 
     png = _matplotlib_plot([900, 300, 40, 2], [70, 60, 40, 2], 60)
     assert Image.open(io.BytesIO(png)).size == (800, 500)
+
+
+def test_batched_path_keeps_exactly_what_the_record_path_keeps() -> None:
+    generator = random.Random(8)
+    cuis = [f"C{n:07d}" for n in range(30)]
+    records = [
+        tagged(
+            f"PMC{i}/F1",
+            concepts=[
+                {"cui": c, "name": f"n{c}", "start": j, "end": j + 1, "negated": j == 2}
+                for j, c in enumerate(
+                    generator.choices(cuis, [1 / (r + 1) for r in range(30)], k=3)
+                )
+            ],
+            caption=f"Figure {i}.",
+        )
+        for i in range(600)
+    ]
+    options = BalanceOptions(t=25, seed=2)
+    per_record = [{**r, "entries": list(CONCEPTS_ONLY(r))} for r in records]
+    record_combine = EntryCountCombine(100, seed=2)
+    acc = record_combine.create_accumulator()
+    for record in records:
+        record_combine.add_input(acc, CONCEPTS_ONLY(record), key=record["key"])
+    pool = record_combine.extract_output(acc)
+    table = add_entries(to_table(TAGGED_SCHEMA, records), CONCEPTS_ONLY)
+    assert table.column("entries").to_pylist() == [r["entries"] for r in per_record]
+    combine = TableEntryCounts(EntryCountCombine(100, seed=2))
+    halves = [
+        combine.add_input(combine.create_accumulator(), part) for part in (table[:250], table[250:])
+    ]
+    batched_pool = combine.extract_output(combine.merge_accumulators(halves))
+    assert batched_pool == pool  # counts, names and sample
+    assert pool.names == {c: f"n{c}" for c in pool.counts}
+    result = decide_batch(table, batched_pool, 25, options)
+    expected = [Balancer(None, options).decide(r, pool, 25) for r in per_record]
+    kept = [r for e in expected for r in e.records]
+    assert result.records.column("key").to_pylist() == [r["key"] for r in kept]
+    assert result.records.column("keep_prob").to_pylist() == pytest.approx(
+        [r["keep_prob"] for r in kept]
+    )
+    assert result.drops == [d for e in expected for d in e.drops]
+    to_table(BALANCED_SCHEMA, result.records.to_pylist())
+    after = kept_keys_and_entries(table, batched_pool, 25, options)
+    assert after.column("key").to_pylist() == [r["key"] for r in kept]

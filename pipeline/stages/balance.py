@@ -1,10 +1,11 @@
 """The balance stage: tagged records -> balanced records (MetaCLIP-style curation).
 
-Prepare adds each record's `entries` (extracted once, on the worker that holds the entry
+Units are Arrow batches: image bytes and the other columns never become Python objects.
+Prepare adds each row's `entries` (extracted once, on the worker that holds the entry
 list). The pool pass counts records per entry (pass 1), solves the effective t, and
-counts the entries of the records the keep draw will keep, which is the same
-deterministic draw the units make, so the entry-count table gets its after-balancing
-column from the pool. The units (pass 2) keep or drop each record.
+counts the entries of the rows the keep draw will keep, which is the same deterministic
+draw the units make, so the entry-count table gets its after-balancing column from the
+pool. The units (pass 2) keep or drop each row.
 """
 
 from __future__ import annotations
@@ -20,15 +21,20 @@ from pipeline.run_stage import PoolCombineFn
 from pipeline.sources import read_bytes
 from pipeline.stage_spec import ExtraOutput, PoolPass, StageSpec, record_key
 from schemas import ENTRY_COUNT_SCHEMA
+from transforms.balance.batch import (
+    TableEntryCounts,
+    add_entries,
+    decide_batch,
+    kept_keys_and_entries,
+)
 from transforms.balance.entries import (
     EntryExtractor,
     EntryListMatcher,
     EntryOptions,
-    named_entries,
     parse_entry_list,
 )
-from transforms.balance.keep import DEFAULT_T, BalanceOptions, Balancer, effective_t
-from transforms.balance.pool import SAMPLE_SIZE, EntryCountCombine, KeyedEntryCounts
+from transforms.balance.keep import DEFAULT_T, BalanceOptions, effective_t
+from transforms.balance.pool import SAMPLE_SIZE, EntryCountCombine
 from transforms.balance.report import BalanceOutcome
 from transforms.ledger import StageError, UnitResult
 
@@ -121,32 +127,27 @@ def make_extractor(config: BalanceConfig) -> EntryExtractor:
 
 def prepare(config: BalanceConfig):
     extractor = make_extractor(config)
-
-    def add_entries(record: dict[str, Any]) -> dict[str, Any]:
-        return {**record, "entries": list(extractor(record))}
-
-    return add_entries
+    return lambda batch: add_entries(batch, extractor)
 
 
 class BalancePass(beam.PTransform):
-    """Prepared records -> one `BalanceOutcome` (counts before, t, counts after)."""
+    """Prepared batches -> one `BalanceOutcome` (counts before, t, counts after)."""
 
     def __init__(self, config: BalanceConfig) -> None:
         super().__init__()
         self.options = config.balance
 
-    def expand(self, records):
+    def expand(self, batches):
         options = self.options
 
-        def counts(label: str, keyed):
-            combine = KeyedEntryCounts(EntryCountCombine(SAMPLE_SIZE, options.seed))
-            return keyed | label >> beam.CombineGlobally(PoolCombineFn(combine))
+        def counts(label: str, tables):
+            combine = TableEntryCounts(EntryCountCombine(SAMPLE_SIZE, options.seed))
+            return tables | label >> beam.CombineGlobally(PoolCombineFn(combine))
 
-        before = counts("CountEntries", records | "Named" >> beam.Map(_keyed_names))
+        before = counts("CountEntries", batches)
         t = before | "SolveT" >> beam.Map(effective_t, options)
-        balancer = Balancer(None, options)
-        kept = records | "KeptEntries" >> beam.FlatMap(
-            _kept, balancer, beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(t)
+        kept = batches | "KeptEntries" >> beam.FlatMap(
+            _kept, options, beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(t)
         )
         after = counts("CountKept", kept)
         return before | "Outcome" >> beam.Map(
@@ -156,24 +157,18 @@ class BalancePass(beam.PTransform):
         )
 
 
-def _keyed_names(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    return record["key"], named_entries(record)
-
-
-def _kept(record: dict[str, Any], balancer: Balancer, before, t: float):
+def _kept(batch, options: BalanceOptions, before, t: float):
     try:
-        entries = balancer.kept_entries(record, before, t)
-    except StageError:  # the unit pass makes this record a dead letter
+        yield kept_keys_and_entries(batch, before, t, options)
+    except StageError:  # the unit pass makes these rows dead letters
         return
-    if entries:
-        yield record["key"], entries
 
 
 def make_fn(config: BalanceConfig):
-    balancer = Balancer(None, config.balance)
+    options = config.balance
 
-    def balance(record: dict[str, Any], outcome: BalanceOutcome) -> UnitResult:
-        return balancer.decide(record, outcome.before, outcome.t)
+    def balance(batch, outcome: BalanceOutcome) -> UnitResult:
+        return decide_batch(batch, outcome.before, outcome.t, options)
 
     return balance
 
@@ -193,6 +188,7 @@ BALANCE = StageSpec(
     unit_key=record_key,
     prepare=prepare,
     pool=PoolPass(make_transform=BalancePass),
+    batched=True,
     extra_outputs=(
         ExtraOutput("entry_counts", ENTRY_COUNT_SCHEMA, "entry", from_pool=BalanceOutcome.rows),
     ),

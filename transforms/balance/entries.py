@@ -174,10 +174,3 @@ class EntryExtractor:
                     smallest[span] = c
             found = [c for c in found if smallest[(c.get("start"), c.get("end"))] is c]
         return [(c["cui"], c.get("name") or c["cui"]) for c in found]
-
-
-def named_entries(record: dict[str, Any]) -> dict[str, str]:
-    """A record's `entries` with their display names (a CUI's concept name, else itself)."""
-    entries = record.get("entries") or []
-    names = {c.get("cui"): c.get("name") for c in record.get("concepts") or ()}
-    return {entry: names.get(entry) or entry for entry in entries}

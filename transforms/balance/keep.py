@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -127,6 +127,35 @@ def effective_t(pool: EntryCounts, options: BalanceOptions) -> float:
     return float(options.t if options.t is not None else DEFAULT_T)
 
 
+class Verdict(NamedTuple):
+    keep_prob: float
+    reason: str  # "" when kept, else the Drop reason
+    detail: str = ""
+
+
+def judge(
+    key: str, entries: list[str], pool: EntryCounts, t: float, options: BalanceOptions
+) -> Verdict:
+    """Keep or drop one record with these entries: the seeded draw and its keep_prob."""
+    if not entries:
+        if options.keep_no_entries:
+            return Verdict(1.0, "")
+        return Verdict(0.0, "no_entries", "no concept, modality or list entry to balance by")
+    counts = []
+    for entry in entries:
+        if entry not in pool.counts:
+            raise StageError("entry_not_counted", f"entry {entry!r} missing from the counts")
+        counts.append(pool.counts[entry])
+    keep_prob = keep_probability(counts, t)
+    for entry, count in zip(entries, counts, strict=True):
+        if count <= t or draw(options.seed, entry, key) < t / count:  # a tail entry always draws
+            return Verdict(keep_prob, "")
+    heads = sorted(zip(counts, entries, strict=True), reverse=True)[:3]
+    named = ", ".join(_label(pool, e, c) for c, e in heads)
+    detail = f"keep_prob={keep_prob:.4g} at t={t:g}; its largest entries: {named}"
+    return Verdict(keep_prob, "not_sampled", detail)
+
+
 class Balancer:
     """The unit function: (tagged record, entry counts) -> balanced record or a Drop.
 
@@ -157,54 +186,21 @@ class Balancer:
     def __call__(self, record: dict[str, Any], pool: EntryCounts) -> UnitResult:
         return self.decide(record, pool, self.t_for(pool))
 
-    def kept_entries(self, record: dict[str, Any], pool: EntryCounts, t: float) -> list[str]:
-        """The entries of a record `decide` keeps; [] for one it drops (or keeps bare)."""
-        entries = self.entries_of(record)
-        if entries and self._drawn(record["key"], entries, self._counts(entries, pool), t):
-            return entries
-        return []
-
     def decide(self, record: dict[str, Any], pool: EntryCounts, t: float) -> UnitResult:
-        key, source = record["key"], record.get("source_uri") or ""
-        entries = self.entries_of(record)
-        if not entries:
-            if not self.options.keep_no_entries:
-                detail = "no concept, modality or list entry to balance by"
-                return UnitResult(drops=[Drop(key, "no_entries", source, detail)])
-            return UnitResult(records=[self._out(record, [], 1.0)])
-        counts = self._counts(entries, pool)
-        keep_prob = keep_probability(counts, t)
-        if self._drawn(key, entries, counts, t):
-            return UnitResult(records=[self._out(record, entries, keep_prob)])
-        heads = sorted(zip(counts, entries, strict=True), reverse=True)[:3]
-        named = ", ".join(_label(pool, e, c) for c, e in heads)
-        detail = f"keep_prob={keep_prob:.4g} at t={t:g}; its largest entries: {named}"
-        return UnitResult(drops=[Drop(key, "not_sampled", source, detail)])
+        key, entries = record["key"], self.entries_of(record)
+        verdict = judge(key, entries, pool, t, self.options)
+        if verdict.reason:
+            source = record.get("source_uri") or ""
+            return UnitResult(drops=[Drop(key, verdict.reason, source, verdict.detail)])
+        return UnitResult(records=[_out(record, entries, verdict.keep_prob)])
 
-    @staticmethod
-    def _counts(entries: list[str], pool: EntryCounts) -> list[int]:
-        counts = []
-        for entry in entries:
-            if entry not in pool.counts:
-                raise StageError("entry_not_counted", f"entry {entry!r} missing from the counts")
-            counts.append(pool.counts[entry])
-        return counts
 
-    def _drawn(self, key: str, entries: list[str], counts: list[int], t: float) -> bool:
-        """Whether any entry draws the record: a tail entry always does."""
-        seed = self.options.seed
-        for entry, count in zip(entries, counts, strict=True):
-            if count <= t or draw(seed, entry, key) < t / count:
-                return True
-        return False
-
-    @staticmethod
-    def _out(record: dict[str, Any], entries: list[str], keep_prob: float) -> dict[str, Any]:
-        out = dict(record)  # one copy: this runs for every kept record
-        out["entries"], out["keep_prob"] = list(entries), keep_prob
-        if out.keys() != _BALANCED_FIELDS:  # a record short of fields, or with extra ones
-            return new_record(BALANCED_SCHEMA, **out)
-        return out
+def _out(record: dict[str, Any], entries: list[str], keep_prob: float) -> dict[str, Any]:
+    out = dict(record)  # one copy: this runs for every kept record
+    out["entries"], out["keep_prob"] = list(entries), keep_prob
+    if out.keys() != _BALANCED_FIELDS:  # a record short of fields, or with extra ones
+        return new_record(BALANCED_SCHEMA, **out)
+    return out
 
 
 def _label(pool: EntryCounts, entry: str, count: int) -> str:

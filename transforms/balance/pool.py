@@ -135,29 +135,6 @@ class EntryCountCombine:
             heapq.heapreplace(acc.sample, item)
 
 
-class KeyedEntryCounts:
-    """`EntryCountCombine` over (record key, entries) pairs, the form a pipeline feeds it
-    (entries as a list, or a mapping entry -> name)."""
-
-    def __init__(self, combine: EntryCountCombine) -> None:
-        self.combine = combine
-
-    def create_accumulator(self) -> PoolAccumulator:
-        return self.combine.create_accumulator()
-
-    def add_input(
-        self, acc: PoolAccumulator, keyed: tuple[str, Sequence[str] | Mapping[str, str]]
-    ) -> PoolAccumulator:
-        key, entries = keyed
-        return self.combine.add_input(acc, entries, key=key)
-
-    def merge_accumulators(self, accumulators: Iterable[PoolAccumulator]) -> PoolAccumulator:
-        return self.combine.merge_accumulators(accumulators)
-
-    def extract_output(self, acc: PoolAccumulator) -> EntryCounts:
-        return self.combine.extract_output(acc)
-
-
 def _add_names(names: dict[str, str], pairs: Iterable[tuple[str, str]]) -> None:
     # the smaller name wins, so merge order never changes the result
     for entry, name in pairs:
