@@ -109,3 +109,26 @@ def test_balance_stage_caps_the_head_keeps_the_tail_and_is_worker_independent(
         one = {p.name: p.read_bytes() for p in (tmp_path / "one").glob(pattern)}
         two = {p.name: p.read_bytes() for p in (tmp_path / "two").glob(pattern)}
         assert one and one == two, pattern
+
+
+def test_bad_balance_options_fail_before_any_work(tmp_path: Path) -> None:
+    from pipeline.cli import build_parser
+    from pipeline.stages.balance import make_config
+
+    def config(*options: str):
+        argv = ["balance", "--input", str(tmp_path), "--output", str(tmp_path / "out")]
+        return make_config(build_parser().parse_known_args([*argv, *options])[0])
+
+    assert config("--t", "7", "--balance-modalities").balance.t == 7
+    assert config("--target-size", "100").balance.target_size == 100
+    broken = tmp_path / "metadata.json"
+    broken.write_text('["ct", 3]', encoding="utf-8")
+    for options, message in (
+        (("--t", "5", "--target-size", "10"), "not both"),
+        (("--t", "0"), "must be positive"),
+        (("--balance-no-concepts",), "needs modalities or an entry list"),
+        (("--entry-list", str(broken)), "item 1 is int"),
+        (("--entry-list", str(tmp_path / "none.txt")), "none.txt"),
+    ):
+        with pytest.raises(SystemExit, match=message):
+            config(*options)
