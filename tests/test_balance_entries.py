@@ -99,3 +99,23 @@ def test_entry_list_loaders(tmp_path: Path) -> None:
         parse_entry_list(b"ct, mri", "gs://lists/metadata.json")
     with pytest.raises(EntryListError, match="no such file"):
         EntryExtractor(EntryOptions(entry_list=str(tmp_path / "missing.json")))
+
+
+def test_batched_entries_read_the_columns_their_options_need() -> None:
+    from schemas import to_table
+    from transforms.balance.batch import add_entries, source_columns
+
+    extractor = EntryExtractor(EntryOptions(modalities=True), EntryListMatcher(["liver"]))
+    records = [
+        tagged("PMC1/F1", caption="CT of the liver", modalities=["radiology/ct"], concepts=[]),
+        tagged(
+            "PMC1/F2/p0",
+            caption="(A) Liver. (B) Lung.",
+            subcaption="(B) Lung.",
+            concepts=[{"cui": "C0024109", "name": "Lung", "start": 15, "end": 19}],
+        ),
+    ]
+    table = add_entries(to_table(TAGGED_SCHEMA, records), extractor)
+    assert table.column("entries").to_pylist() == [list(extractor(r)) for r in records]
+    assert table.column("entries").to_pylist() == [["radiology/ct", "liver"], ["C0024109"]]
+    assert source_columns(CONCEPTS_ONLY) == ["concepts"]

@@ -33,9 +33,18 @@ def _without(batch: Batch, name: str) -> Batch:
     return batch.drop_columns([name]) if name in batch.schema.names else batch
 
 
+def source_columns(extractor: EntryExtractor) -> list[str]:
+    """The columns this extractor reads: only these become Python objects."""
+    options = extractor.options
+    wanted = ["concepts"] if options.concepts else []
+    wanted += ["modalities"] if options.modalities else []
+    wanted += ENTRY_SOURCES[2:] if extractor.matcher is not None else []
+    return wanted
+
+
 def add_entries(batch: Batch, extractor: EntryExtractor) -> Batch:
     """The batch with its `entries` column (replacing any it had)."""
-    present = [c for c in ENTRY_SOURCES if c in batch.schema.names]
+    present = [c for c in source_columns(extractor) if c in batch.schema.names]
     rows = batch.select(present).to_pylist()
     entries = pa.array([list(extractor(row)) for row in rows], ENTRIES_TYPE)
     return _without(batch, "entries").append_column("entries", entries)
