@@ -119,3 +119,25 @@ def test_batched_entries_read_the_columns_their_options_need() -> None:
     assert table.column("entries").to_pylist() == [list(extractor(r)) for r in records]
     assert table.column("entries").to_pylist() == [["radiology/ct", "liver"], ["C0024109"]]
     assert source_columns(CONCEPTS_ONLY) == ["concepts"]
+
+
+def test_batched_entries_of_slices_and_null_concepts() -> None:
+    from schemas import to_table
+    from transforms.balance.batch import add_entries
+
+    def concepts(i: int) -> list[dict] | None:
+        if i % 3 == 0:
+            return None
+        first = {"cui": f"C{i}", "name": "n", "start": 0, "end": 1, "semtypes": ["T1"]}
+        second = {"cui": f"C{i + 1}", "name": "m", "start": 2, "end": 3, "negated": i % 2 == 0}
+        return [first, second]
+
+    table = to_table(TAGGED_SCHEMA, [tagged(f"k{i}", concepts=concepts(i)) for i in range(10)])
+    for part in (table, table.slice(3, 5), table.to_batches()[0].slice(4, 4), table.slice(0, 0)):
+        expected = [list(CONCEPTS_ONLY(r)) for r in part.to_pylist()]
+        assert add_entries(part, CONCEPTS_ONLY).column("entries").to_pylist() == expected
+    assert add_entries(table, CONCEPTS_ONLY).column("entries").to_pylist()[:3] == [
+        [],
+        ["C1", "C2"],
+        ["C2"],
+    ]

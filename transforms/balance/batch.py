@@ -42,10 +42,27 @@ def source_columns(extractor: EntryExtractor) -> list[str]:
     return wanted
 
 
+CONCEPT_FIELDS = ("cui", "name", "start", "end", "negated")  # what the extractor reads
+
+
+def _slim_concepts(concepts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`concepts` with only the fields entries need: semantic types never become Python."""
+    concepts = _array(concepts)
+    if concepts.offset:  # a slice: offsets and a null mask cannot be rebuilt over it
+        concepts = pa.concat_arrays([concepts])
+    flat = concepts.values
+    fields = [flat.field(name) for name in CONCEPT_FIELDS]
+    slim = pa.StructArray.from_arrays(fields, names=list(CONCEPT_FIELDS))
+    return pa.ListArray.from_arrays(concepts.offsets, slim, mask=concepts.is_null())
+
+
 def add_entries(batch: Batch, extractor: EntryExtractor) -> Batch:
     """The batch with its `entries` column (replacing any it had)."""
     present = [c for c in source_columns(extractor) if c in batch.schema.names]
-    rows = batch.select(present).to_pylist()
+    columns = {c: batch.column(c) for c in present}
+    if "concepts" in columns:
+        columns["concepts"] = _slim_concepts(columns["concepts"])
+    rows = pa.table(columns).to_pylist() if columns else [{}] * batch.num_rows
     entries = pa.array([list(extractor(row)) for row in rows], ENTRIES_TYPE)
     return _without(batch, "entries").append_column("entries", entries)
 
