@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import pickle
 import random
 from collections import Counter
 from pathlib import Path
@@ -380,3 +381,13 @@ def test_batched_path_keeps_exactly_what_the_record_path_keeps() -> None:
     to_table(BALANCED_SCHEMA, result.records.to_pylist())
     after = kept_keys_and_entries(table, batched_pool, 25, options)
     assert after.column("key").to_pylist() == [r["key"] for r in kept]
+
+
+def test_packed_pool_unpickles_once_per_object() -> None:
+    from transforms.balance.packed import Packed
+
+    pool = count(single_entry_pool({"a": 3}), sample_size=10)
+    packed = Packed.of(pool)
+    assert packed.value() == pool and packed.value() is packed.value()
+    again = pickle.loads(pickle.dumps(packed))
+    assert again.value() == pool and again.value() is not packed.value()

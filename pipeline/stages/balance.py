@@ -34,6 +34,7 @@ from transforms.balance.entries import (
     parse_entry_list,
 )
 from transforms.balance.keep import DEFAULT_T, BalanceOptions, effective_t
+from transforms.balance.packed import Packed
 from transforms.balance.pool import SAMPLE_SIZE, EntryCountCombine
 from transforms.balance.report import BalanceOutcome
 from transforms.ledger import StageError, UnitResult
@@ -131,7 +132,7 @@ def prepare(config: BalanceConfig):
 
 
 class BalancePass(beam.PTransform):
-    """Prepared batches -> one `BalanceOutcome` (counts before, t, counts after)."""
+    """Prepared batches -> one packed `BalanceOutcome` (counts before, t, counts after)."""
 
     def __init__(self, config: BalanceConfig) -> None:
         super().__init__()
@@ -146,20 +147,21 @@ class BalancePass(beam.PTransform):
 
         before = counts("CountEntries", batches)
         t = before | "SolveT" >> beam.Map(effective_t, options)
+        packed = before | "PackCounts" >> beam.Map(Packed.of)
         kept = batches | "KeptEntries" >> beam.FlatMap(
-            _kept, options, beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(t)
+            _kept, options, beam.pvalue.AsSingleton(packed), beam.pvalue.AsSingleton(t)
         )
         after = counts("CountKept", kept)
         return before | "Outcome" >> beam.Map(
-            lambda b, a, t: BalanceOutcome(b, a, t),
+            lambda b, a, t: Packed.of(BalanceOutcome(b, a, t)),
             beam.pvalue.AsSingleton(after),
             beam.pvalue.AsSingleton(t),
         )
 
 
-def _kept(batch, options: BalanceOptions, before, t: float):
+def _kept(batch, options: BalanceOptions, before: Packed, t: float):
     try:
-        yield kept_keys_and_entries(batch, before, t, options)
+        yield kept_keys_and_entries(batch, before.value(), t, options)
     except StageError:  # the unit pass makes these rows dead letters
         return
 
@@ -167,14 +169,20 @@ def _kept(batch, options: BalanceOptions, before, t: float):
 def make_fn(config: BalanceConfig):
     options = config.balance
 
-    def balance(batch, outcome: BalanceOutcome) -> UnitResult:
+    def balance(batch, pool: Packed) -> UnitResult:
+        outcome = pool.value()
         return decide_batch(batch, outcome.before, outcome.t, options)
 
     return balance
 
 
-def summarise(outcome: BalanceOutcome) -> tuple[dict[str, Any], dict[str, bytes]]:
+def entry_count_rows(pool: Packed) -> list[dict[str, Any]]:
+    return pool.value().rows()
+
+
+def summarise(pool: Packed) -> tuple[dict[str, Any], dict[str, bytes]]:
     """stats.json gets the head/tail statistics and `t`; the plot goes beside it."""
+    outcome = pool.value()
     return outcome.stats(), {"entry_counts.png": outcome.plot()}
 
 
@@ -190,7 +198,7 @@ BALANCE = StageSpec(
     pool=PoolPass(make_transform=BalancePass),
     batched=True,
     extra_outputs=(
-        ExtraOutput("entry_counts", ENTRY_COUNT_SCHEMA, "entry", from_pool=BalanceOutcome.rows),
+        ExtraOutput("entry_counts", ENTRY_COUNT_SCHEMA, "entry", from_pool=entry_count_rows),
     ),
     summary=lambda config: summarise,
 )
