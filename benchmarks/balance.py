@@ -20,9 +20,12 @@ Run: .venv/bin/python benchmarks/balance.py [--records N]   (writes benchmarks/r
 - Keep: records per CPU second through `Balancer` with the resulting counts, and the
   `solve_t` bisection on a 100k-record sample.
 - Two passes over Parquet (`balance_pool`): a synthetic tagged pool of --pool-records
-  records with Zipf concepts, the direct pure-Python baseline against the same passes
-  through transforms/balance, same input and output files, records per CPU second.
-  The Beam stage's column (issue 14's target) is added when the stage is wired.
+  records with Zipf concepts in 8 shards; the direct pure-Python baseline, the same passes
+  through transforms/balance in one process (identical output checked), and the Beam
+  stage through the CLI with 1 and 2 workers (wall time, start-up measured apart and taken
+  off; the same records kept, checked); rates per core against the baseline's.
+- Cost growth: baseline CPU seconds per million records and the Beam stage's wall time
+  at each --growth size.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import pyarrow as pa  # noqa: E402
 
-from benchmarks.balance_pool import compare  # noqa: E402
+from benchmarks.balance_pool import compare, growth  # noqa: E402
 from metadata.lexicon import load_default  # noqa: E402
 from transforms.balance.entries import (  # noqa: E402
     EntryExtractor,
@@ -217,21 +220,26 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     # issue 14 sizes the Beam comparison at 1M; each side runs twice, so 1M takes minutes
     parser.add_argument("--pool-records", type=int, default=1_000_000)
+    parser.add_argument("--growth", default="100000,1000000,4000000", help="pool sizes")
     args = parser.parse_args()
     captions = read_captions()
     with tempfile.TemporaryDirectory() as folder:
         matching, entries = bench_list(captions, Path(folder))
         two_passes = compare(Path(folder), args.pool_records)
         print(f"two passes over Parquet: {two_passes}")
+        sizes = [int(n) for n in args.growth.split(",") if n]
+        cost_growth = growth(Path(folder), sizes)
+        print(f"growth: {cost_growth}")
     results = {
         "command": (
             f".venv/bin/python benchmarks/balance.py --records {args.records} "
-            f"--pool-records {args.pool_records}"
+            f"--pool-records {args.pool_records} --growth {args.growth}"
         ),
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or ""},
         "entry_list": matching,
         "passes": bench_passes(entries, args.records),
         "two_passes_over_parquet": two_passes,
+        "cost_growth": cost_growth,
         "notes": "CPU seconds (time.process_time), one process; the machine is shared.",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
