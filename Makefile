@@ -9,9 +9,8 @@ FAISS_EXTRA := $(if $(GPU),gpu,faiss)
 # the CUDA build pip takes from local disk; first, so no extra pulls another torch
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 DEMO_CORPUS ?= out/demo-corpus
-# balance's t for the demo: its 256 panels hold its top concepts in 25-56 records each, so
-# t = 10 visibly caps them (about half) and keeps about half of the pool; MetaCLIP's 20000
-# would cap nothing here
+# balance's t for the demo: its top concepts sit in 27-56 of its ~250 panels, so t = 10
+# visibly caps them (Fundus 56 -> 25); MetaCLIP's 20000 would cap nothing here
 DEMO_T ?= 10
 IN ?=
 BEAM_ARGS ?=

@@ -136,8 +136,8 @@ def entry_counts(balanced: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for path in shard_paths(balanced, "entry_counts-*.parquet"):
         with FileSystems.open(path, compression_type="uncompressed") as handle:
-            for row in pq.read_table(handle, columns=["entry", "count"]).to_pylist():
-                counts[row["entry"]] = row["count"]
+            for row in pq.read_table(handle, columns=["entry", "count_before"]).to_pylist():
+                counts[row["entry"]] = row["count_before"]
     return counts
 
 

@@ -42,7 +42,10 @@ def write_inputs(root: Path) -> list[dict]:
     (deduped / "stats.json").write_text(stats_json(stats))
     balanced = root / "balanced"
     balanced.mkdir()
-    counts = [{"entry": "C0023884", "count": 400}, {"entry": "C0024109", "count": 3}]
+    counts = [
+        {"entry": "C0023884", "name": "Liver", "count_before": 400, "count_after": 60},
+        {"entry": "C0024109", "name": "Lung", "count_before": 3, "count_after": 3},
+    ]
     pq.write_table(
         pa.Table.from_pylist(counts, schema=ENTRY_COUNT_SCHEMA),
         balanced / "entry_counts-00000-of-00001.parquet",
