@@ -129,7 +129,8 @@ def entry_counts(explorer: Explorer, stage: str = "balanced") -> tuple[list, lis
     balance kept, both most frequent first."""
     if stage not in explorer.out.stages:
         return [], []
-    before = explorer.table(stage, "entry_counts", "ORDER BY count DESC, entry")
+    rows = explorer.table(stage, "entry_counts", "ORDER BY count_before DESC, entry")
+    before = [{**row, "count": row["count_before"]} for row in rows]
     files = explorer.out.data_urls(stage)
     after = []
     if files and "entries" in explorer.columns(stage):

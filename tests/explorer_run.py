@@ -116,8 +116,8 @@ def make_run(root: Path) -> Path:
     write(root / "balanced", "dropped-00000-of-00001.parquet", DROP_SCHEMA,
           [drop("balance", "PMC2/F1/p0", "not_sampled", "keep_prob 0.2")])  # fmt: skip
     write(root / "balanced", "entry_counts-00000-of-00001.parquet", ENTRY_COUNT_SCHEMA,
-          [{"entry": "C0024109", "count": 1}, {"entry": "C0028259", "count": 1},
-           {"entry": "C0013687", "count": 1}, {"entry": "C0040405", "count": 1}])  # fmt: skip
+          [{"entry": e, "name": e, "count_before": 1, "count_after": int(e != "C0040405")}
+           for e in ("C0024109", "C0028259", "C0013687", "C0040405")])  # fmt: skip
     deduped = [r | {"caption_hash": "h"} for r in panel_records(DEDUPED_SCHEMA)[:1]]
     write(root / "deduped", "data-00000-of-00001.parquet", DEDUPED_SCHEMA, deduped)
     write(root / "deduped", "dropped-00000-of-00001.parquet", DROP_SCHEMA,
