@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 # a cluster id is top * SPLIT_BASE + sub, so it fits the int32 `dedup_cluster`
 SPLIT_BASE = 1000
-MIN_POINTS_PER_CENTROID = 39  # FAISS's own floor for a meaningful k-means
 
 
 @dataclass
@@ -77,7 +76,7 @@ def build_clusters(captions: list[str], pool_size: int, config: DedupConfig) -> 
 
     vectors = embed_texts(captions, config.embed_model)
     k = math.ceil(pool_size / config.target_cluster_size)
-    k = max(1, min(k, len(vectors) // MIN_POINTS_PER_CENTROID))
+    k = max(1, min(k, len(vectors) // config.kmeans_min_points))
     model = ClusterModel(kmeans(vectors, k, config))
     nearest = np.argmax(vectors @ model.centroids.T, axis=1)
     scale = pool_size / max(len(vectors), 1)

@@ -39,12 +39,15 @@ class DedupConfig:
     max_cluster_size: int = 60_000
     kmeans_sample: int = 100_000
     kmeans_iterations: int = 20
+    kmeans_min_points: int = 39  # sampled points per centroid at least (FAISS's own floor)
     seed: int = 1234
     # buckets that spread records over workers when --embed none
     hash_buckets: int = 1024
     # decontamination: a folder of images / a captions file / a shard folder; ids file
     exclude: str | None = None
     exclude_ids: str | None = None
+    # a Beam accelerator resource hint for the dedup step (Dataflow), or None
+    accelerator: str | None = None
 
     def __post_init__(self) -> None:
         if self.embed not in EMBED_MODES:
