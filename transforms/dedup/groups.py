@@ -119,14 +119,21 @@ def attach_to_best(
     return removed
 
 
-def compress_chains(removed: dict[str, Duplicate]) -> dict[str, Duplicate]:
-    """Point every removed record at a kept one (ranks fall along a chain, so it ends)."""
+def compress_chains(
+    removed: dict[str, Duplicate], elsewhere: dict[str, Duplicate] | None = None
+) -> dict[str, Duplicate]:
+    """Point every record of `removed` at a kept one, following chains through `removed`
+    and then `elsewhere` (ranks fall along a chain, so it ends)."""
+    elsewhere = elsewhere or {}
     out: dict[str, Duplicate] = {}
     for key, dup in removed.items():
         target = dup.dup_of
         seen = {key}
-        while target in removed and target not in seen:
+        while target not in seen:
             seen.add(target)
-            target = removed[target].dup_of
+            step = removed.get(target) or elsewhere.get(target)
+            if step is None:
+                break
+            target = step.dup_of
         out[key] = Duplicate(key, target, dup.kind, dup.score)
     return out

@@ -11,6 +11,7 @@ threshold, so batch order and backend do not change which pairs pass.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -34,8 +35,9 @@ def _faiss():
     return faiss
 
 
+@functools.lru_cache(maxsize=8)
 def choose_backend(requested: str = "auto") -> str:
-    """The vector-search backend to use, logged once per call."""
+    """The vector-search backend to use, decided and logged once per process."""
     if requested not in BACKENDS:
         raise ValueError(f"unknown search backend {requested!r}; one of {BACKENDS}")
     faiss = _faiss()

@@ -7,7 +7,8 @@ In order, each record of the group is:
    caption-only record whose caption a better record has;
 4. a Drop `duplicate` (kind `phash_crop`) when its caption is linked to a better
    record's (same normalised caption, or cosine >= crop_caption_cosine) and the crop
-   rule (`crops`) finds one image a crop of the other;
+   rule (`crops`) finds one image a crop of the other (the better record may itself be
+   a pool duplicate: the Drop then names the record kept in its place);
 5. a Drop `duplicate` (kind `caption`) when it has no image and its caption embedding
    is within caption_cosine of a better record's;
 6. kept, with the `deduped` fields, `dedup_cluster` set to the group.
@@ -130,19 +131,19 @@ def dedup_group(
     records = [r for r in records if not (has_image(r) and not r.get("image_phash"))]
     vectors = caption_vectors(records, config)
     if pool.eval_set is not None:
+        uri_of = {r["key"]: r.get("source_uri") or "" for r in records}
         for key, why in overlaps(records, vectors, pool.eval_set, config).items():
-            record = next(r for r in records if r["key"] == key)
-            result.drops.append(Drop(key, "eval_overlap", record.get("source_uri") or "", why))
+            result.drops.append(Drop(key, "eval_overlap", uri_of[key], why))
     gone = {d.key for d in result.drops}
     removed = {r["key"]: pool.removed[r["key"]] for r in records if r["key"] in pool.removed}
+    # the crop rule also sees copies the pool removed: a crop of an original that lost to
+    # a larger copy (with another caption) still meets the original, then follows it
+    images = [r for r in records if r["key"] not in gone and has_image(r)]
+    for key, dup in crop_duplicates(images, vectors, config, with_pdq).items():
+        removed.setdefault(key, dup)
     survivors = [r for r in records if r["key"] not in gone and r["key"] not in removed]
-    images = [r for r in survivors if has_image(r)]
-    removed.update(crop_duplicates(images, vectors, config, with_pdq))
-    survivors = [r for r in survivors if r["key"] not in removed]
     removed.update(caption_duplicates(survivors, vectors, config))
-    removed = {
-        k: d for k, d in compress_chains({**pool.removed, **removed}).items() if k in removed
-    }
+    removed = compress_chains(removed, pool.removed)
     cluster = cluster_number(group_key)
     rows = []
     for record in records:
