@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e ".[pdf,embed,$(FAISS_EXTRA),train,explore,dev]"
+	$(PY) -m pip install -q -e ".[pdf,embed,$(FAISS_EXTRA),dedup,train,explore,dev]"
 	touch $@
 
 install: $(VENV)/.installed

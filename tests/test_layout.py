@@ -32,7 +32,7 @@ OURS = frozenset(ALLOWED) | {"tests"}
 # folders at the top that hold no source of ours: run outputs, builds, the shared test data
 NOT_SOURCE = frozenset({"out", "build", "dist", "shared", "__pycache__"})
 MAX_LINES = 450  # a ceiling with some slack over the ~400 the standard asks for
-STAGES = ("extract", "segment", "tag", "balance", "export")  # later dedup
+STAGES = ("extract", "segment", "tag", "balance", "dedup", "export")
 IMPORTERS = frozenset({"__import__", "import_module"})  # __import__(), importlib.import_module()
 
 

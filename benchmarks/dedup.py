@@ -1,0 +1,308 @@
+"""Dedup benchmark: pHash speed against imagehash, duplicate-pair quality on real images,
+and the SemDeDup clustered search against exact brute force.
+
+Run: .venv/bin/python benchmarks/dedup.py [--sizes 10000,100000,1000000]
+     (writes benchmarks/results/dedup.json)
+
+- pHash: ours (`transforms.dedup.hashes.phash`, a numpy DCT) and `imagehash.phash` on the
+  same decoded images (real figures from ../shared/testdata and scikit-image's photos), one
+  process, CPU time (time.process_time), best of 3 passes; the ratio is taken in this run.
+- Quality: every image (57 distinct) and 14 copies of it (JPEG q90/70/40, resizes, white and
+  black borders, grayscale, six crops of 2-10%). Copies that are not crops carry their own
+  caption (found by the image alone); crops carry their original's caption (the crop rule
+  needs a linked caption). Duplicate-pair recall per kind and combined, precision, and links
+  between distinct figures. Hard negatives: all distinct images under ONE stock caption, so
+  the crop rule is tried on every pair of them (1,596 pairs): links found must be 0.
+- Search: random and clustered unit vectors (dim 384) with 1% planted near-duplicate pairs
+  (cosine ~0.97); threshold 0.95. Brute force is FAISS IndexFlatIP range search over all
+  (exact) up to 100k, and at 1M is timed on 2,000 queries and scaled. The clustered path is
+  the stage's: seeded spherical k-means on a 100k sample, nearest centroid, range search
+  within each cluster. Peak RSS of a fresh process per size and path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from dedup_run import run_dedup  # noqa: E402
+from dedup_variants import (  # noqa: E402
+    CROP_VARIANTS,
+    VARIANTS,
+    encode,
+    real_figure_paths,
+    record,
+    skimage_images,
+)
+
+from transforms.dedup.config import DedupConfig  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "dedup.json"
+DIM, THRESHOLD, PLANTED = 384, 0.95, 0.01
+
+
+def distinct_images():
+    from PIL import Image
+
+    images = {p.stem: Image.open(p).convert("RGB") for p in real_figure_paths()}
+    images.update({f"skimage-{k}": v.convert("RGB") for k, v in skimage_images().items()})
+    return images
+
+
+def phash_speed(images) -> dict:
+    import imagehash
+
+    from transforms.dedup.hashes import phash
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            for image in images.values():
+                fn(image)
+            times.append(time.process_time() - start)
+        return min(times)
+
+    ours, peer = best(phash), best(imagehash.phash)
+    n = len(images)
+    return {
+        "images": n,
+        "ours_ms_per_image": round(1000 * ours / n, 3),
+        "imagehash_ms_per_image": round(1000 * peer / n, 3),
+        "speedup_vs_imagehash": round(peer / ours, 2),
+        "identical_bits": sum(
+            phash(im) == int(str(imagehash.phash(im)), 16) for im in images.values()
+        ),
+    }
+
+
+def quality(images) -> dict:
+    records, origin = [], {}
+    for name, image in sorted(images.items()):
+        key = f"ORIG/{name}"
+        records.append(record(key, encode(image), f"Figure {name}."))
+        origin[key] = name
+        for variant, make in VARIANTS.items():
+            caption = f"Figure {name}." if variant in CROP_VARIANTS else f"{name}, {variant} copy"
+            vkey = f"COPY/{name}/{variant}"
+            records.append(record(vkey, make(image), caption))
+            origin[vkey] = name
+    start = time.perf_counter()
+    run = run_dedup(records, DedupConfig(embed="none"))
+    seconds = time.perf_counter() - start
+    right = [d for d in run.duplicates if origin[d["key"]] == origin[d["dup_of"]]]
+    wrong = [d for d in run.duplicates if origin[d["key"]] != origin[d["dup_of"]]]
+    dup_of = run.dup_of()
+    # a copy is found when it ends in its original's group, whichever of them is kept
+    root = {k: dup_of.get(k, k) for k in origin}
+    found = Counter(
+        k.split("/")[-1]
+        for k in origin
+        if k.startswith("COPY/") and root[k] == root[f"ORIG/{origin[k]}"]
+    )
+    copies = len(records) - len(images)
+    by_kind = Counter(d["kind"] for d in right)
+    variant_found = found
+    kept_per_image = Counter(origin[k] for k in run.kept_keys)
+    crops = [v for v in VARIANTS if v in CROP_VARIANTS]
+    negatives = [
+        record(f"NEG/{n}", encode(im), "Representative images are shown.")
+        for n, im in images.items()
+    ]
+    neg_run = run_dedup(negatives, DedupConfig(embed="none"))
+    return {
+        "distinct_images": len(images),
+        "copies": copies,
+        "seconds_hash_only_dedup": round(seconds, 1),
+        "recall_all_copies": round(sum(found.values()) / copies, 4),
+        "images_kept_once": sum(1 for n in images if kept_per_image[n] == 1),
+        "precision": round(len(right) / max(len(run.duplicates), 1), 4),
+        "links_between_distinct_figures": len(wrong),
+        "found_by_kind": dict(sorted(by_kind.items())),
+        "recall_by_variant": {v: round(variant_found[v] / len(images), 3) for v in VARIANTS},
+        "recall_crops": round(sum(variant_found[v] for v in crops) / (len(crops) * len(images)), 4),
+        "recall_non_crops": round(
+            sum(variant_found[v] for v in VARIANTS if v not in crops)
+            / ((len(VARIANTS) - len(crops)) * len(images)),
+            4,
+        ),
+        "hard_negative_pairs_under_one_stock_caption": len(images) * (len(images) - 1) // 2,
+        "hard_negatives_removed": len(neg_run.drops),
+    }
+
+
+def make_vectors(n: int, kind: str, seed: int = 0) -> tuple[np.ndarray, set[tuple[int, int]]]:
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        vectors = rng.standard_normal((n, DIM), dtype=np.float32)
+    else:  # clustered: 1 centre per 500 points, spread so clusters overlap like captions do
+        centres = rng.standard_normal((max(1, n // 500), DIM), dtype=np.float32)
+        vectors = centres[rng.integers(0, len(centres), n)]
+        vectors += 0.9 * rng.standard_normal((n, DIM), dtype=np.float32)
+    planted = int(n * PLANTED)
+    sources = rng.choice(n - planted, size=planted, replace=False)
+    vectors[n - planted :] = vectors[sources] + 0.13 * rng.standard_normal(
+        (planted, DIM), dtype=np.float32
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairs = {
+        (int(min(s, n - planted + i)), int(max(s, n - planted + i))) for i, s in enumerate(sources)
+    }
+    return vectors, pairs
+
+
+def search_child(n: int, kind: str, path: str, probes: int = 1) -> dict:
+    """One measurement in this (fresh) process: its peak RSS belongs to it alone."""
+    import faiss
+
+    from transforms.dedup.clusters import kmeans
+    from transforms.dedup.search import cosine_matches
+
+    reset_peak()
+    baseline = peak()  # the interpreter and its imports, before any vector exists
+    vectors, truth = make_vectors(n, kind)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    if path == "brute":
+        queries = n if n <= 100_000 else 2000
+        index = faiss.IndexFlatIP(DIM)
+        index.add(vectors)
+        lims, _, ids = index.range_search(vectors[:queries], THRESHOLD)
+        seconds = (time.perf_counter() - start) * n / queries
+        cpu_seconds = (time.process_time() - start_cpu) * n / queries
+        found = {
+            (min(q, int(b)), max(q, int(b)))
+            for q in range(queries)
+            for b in ids[lims[q] : lims[q + 1]]
+            if b != q
+        }
+        checked = {p for p in truth if p[0] < queries}
+        recall = len(checked & found) / max(len(checked), 1)
+        return {
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu_seconds, 2),
+            "recall": round(recall, 4),
+            "queries_timed": queries,
+            "peak_rss_mb": peak(),
+            "baseline_rss_mb": baseline,
+        }
+    config = DedupConfig(seed=7, kmeans_iterations=10)
+    sample = vectors[np.random.default_rng(1).choice(n, size=min(n, 100_000), replace=False)]
+    k = max(1, n // 1000)
+    centroids = kmeans(sample, min(k, len(sample) // 39), config)
+    top = np.concatenate(
+        [top_clusters(vectors[i : i + 65536] @ centroids.T, probes) for i in range(0, n, 65536)]
+    )
+    found = set()
+    for cluster in range(len(centroids)):
+        members = np.flatnonzero(top[:, 0] == cluster)
+        visitors = (
+            np.flatnonzero((top[:, 1:] == cluster).any(axis=1)) if probes > 1 else members[:0]
+        )
+        queries = np.concatenate([members, visitors])
+        for a, b, _ in cosine_matches(vectors[queries], vectors[members], THRESHOLD, "faiss-cpu"):
+            i, j = int(queries[a]), int(members[b])
+            if i != j:
+                found.add((min(i, j), max(i, j)))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    return {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "recall": round(len(truth & found) / len(truth), 4),
+        "clusters": int(len(centroids)),
+        "probes": probes,
+        "peak_rss_mb": peak(),
+        "baseline_rss_mb": baseline,
+    }
+
+
+def top_clusters(sims: np.ndarray, probes: int) -> np.ndarray:
+    """Each row's `probes` most similar centroids, best first."""
+    if probes >= sims.shape[1]:
+        return np.argsort(-sims, axis=1)
+    part = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+    order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def peak() -> float:
+    """Peak resident set (VmHWM) of this process in MB since the last `reset_peak`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def reset_peak() -> None:
+    """Start VmHWM again from the current RSS (Linux: clear_refs 5), so import peaks drop out."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def search_table(sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        for kind in ("random", "clustered"):
+            row = {"n": n, "kind": kind}
+            for path in ("brute", "clustered_path", "clustered_path_2probes"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", f"{n},{kind},{path}"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                row[path] = json.loads(out.stdout.strip().splitlines()[-1])
+            # CPU time: the machine is shared, so wall time carries other sessions' load
+            for path in ("clustered_path", "clustered_path_2probes"):
+                row[path]["speedup_cpu"] = round(
+                    row["brute"]["cpu_seconds"] / row[path]["cpu_seconds"], 1
+                )
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--child")
+    parser.add_argument("--skip-images", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        n, kind, path = args.child.split(",")
+        probes = 2 if path.endswith("2probes") else 1
+        print(json.dumps(search_child(int(n), kind, path, probes)))
+        return
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["machine"] = {"python": platform.python_version(), "cpus_shared": "2 cores, 8 sessions"}
+    if not args.skip_images:
+        images = distinct_images()
+        results["phash_speed"] = phash_speed(images)
+        print(json.dumps(results["phash_speed"]), flush=True)
+        results["quality"] = quality(images)
+        print(json.dumps(results["quality"]), flush=True)
+    rows = search_table([int(s) for s in args.sizes.split(",")]) if args.sizes else []
+    # rows of sizes not rerun now are kept from the previous run
+    fresh = {(r["n"], r["kind"]) for r in rows}
+    kept = [r for r in results.get("search", []) if (r["n"], r["kind"]) not in fresh]
+    results["search"] = sorted(kept + rows, key=lambda r: (r["n"], r["kind"]))
+    results["gpu"] = "not run: this task was lent no GPU machine"
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
