@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         and not os.path.exists(args.input)
     ):
         parser.error(f"--input {args.input!r} does not exist")
+    set_filesystem_options(beam_args)
     problem = output_problem(args.output)
     if problem:
         parser.error(f"--output {args.output!r} cannot be written: {problem}")
@@ -137,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(s["ledger_ok"] for s in stats.values()) else 1
 
 
+def set_filesystem_options(beam_args: list[str]) -> None:
+    """Object-store options (--s3_endpoint_url, credentials, ...) for the driver's own file
+    work: the output probe, resume and folder replacement, before any pipeline exists."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    FileSystems.set_options(PipelineOptions(beam_args))
+
+
 def output_problem(output: str) -> str | None:
     """Why `output` cannot be written, found before any work starts (None: it can)."""
     from apache_beam.io.filesystems import FileSystems
@@ -146,7 +156,7 @@ def output_problem(output: str) -> str | None:
         if "://" not in output:
             os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
         with FileSystems.create(probe) as handle:
-            handle.write(b"")
+            handle.write(b"probe")  # S3 rejects an empty multipart upload
         FileSystems.delete([probe])
     except ValueError as exc:  # Beam: no filesystem for the scheme (a missing extra)
         scheme = output.split("://", 1)[0]
