@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet",
         action="store_true",
-        help="Beam's logs (workers too) go to OUTPUT.beam.log instead of the terminal",
+        help="no live progress line; Beam's logs (workers too) go to OUTPUT.beam.log instead "
+        "of the terminal",
     )
     for spec in STAGES.values():
         group = parser.add_argument_group(spec.name)
