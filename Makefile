@@ -15,7 +15,7 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: install demo test lint bench all extract segment tag clean
+.PHONY: install demo test lint bench all extract segment tag export train train-demo clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -45,6 +45,8 @@ bench: install
 	$(PY) benchmarks/pdf.py
 	$(PY) benchmarks/segment.py
 	$(PY) benchmarks/tag.py
+	$(PY) benchmarks/export.py
+	$(PY) benchmarks/train.py
 
 # One target per stage; each reads the previous stage's folder under OUT.
 all: install
@@ -58,6 +60,23 @@ segment: install
 
 tag: install
 	$(PY) -m pipeline tag --input $(OUT)/panels --output $(OUT)/tagged $(BEAM_ARGS)
+
+export: install
+	$(PY) -m pipeline export --input $(OUT)/deduped --output $(OUT)/export $(BEAM_ARGS)
+
+# The bundled CLIP trainer on exported shards: DATA and VAL are tar folders, globs or brace lists.
+DATA ?= $(OUT)/export/wds/train
+VAL ?= $(OUT)/export/wds/validation
+train: install
+	$(PY) -m trainer --train-data '$(DATA)' --val-data '$(VAL)' --model $(or $(MODEL),biomed-tiny) \
+		--steps $(or $(STEPS),100) --out $(OUT)/train
+
+# A minute of training on the demo export: the loss must fall (see trainer/README.md).
+train-demo: install
+	test -d $(OUT)/export || $(MAKE) demo OUT=$(OUT)
+	$(PY) -m trainer --train-data $(OUT)/export/wds/train --val-data $(OUT)/export/wds/validation \
+		--out $(OUT)/train --steps 100 --batch-size 32 --lr 1e-3 --warmup 5 --log-every 10 \
+		--checkpoint-every 50
 
 clean:
 	rm -rf out

@@ -137,7 +137,7 @@ def plan_figure(
     if "unreadable_image" in features and j == 1:
         data = art.files[file]
         art.files[file] = data[: len(data) // 3]  # a truncated download
-        fig.expect = "image_unreadable"
+        fig.expect = "image_truncated"
     return fig
 
 

@@ -32,7 +32,14 @@ def read_stats(folder: Path) -> dict:
     return json.loads((folder / "stats.json").read_text(encoding="utf-8"))
 
 
+def records_glob(folder: Path) -> str:
+    """Where a stage folder's records are: `data-*`, or export's per-split Parquet."""
+    return "parquet/*.parquet" if folder.name == "export" else "data-*.parquet"
+
+
 def shards(folder: Path, prefix: str = "data") -> list[Path]:
+    if prefix == "data":
+        return sorted(folder.glob(records_glob(folder)))
     return sorted(folder.glob(f"{prefix}-*.parquet"))
 
 
@@ -100,7 +107,7 @@ def example_lines(folder: Path, stats: dict) -> list[str]:
 def where_lines(folders: list[Path]) -> list[str]:
     lines = ["Shards (Parquet, one folder per stage):"]
     for folder in folders:
-        lines.append(f"{INDENT}{folder.name:<9}{folder}/data-*.parquet")
+        lines.append(f"{INDENT}{folder.name:<9}{folder}/{records_glob(folder)}")
     return lines
 
 
@@ -121,6 +128,25 @@ def tag_lines(folder: Path, stats: dict) -> list[str]:
     ]
 
 
+def export_lines(out: Path) -> list[str]:
+    """For a run with an export: the card, a `datasets` one-liner, open_clip's pattern."""
+    export = out / "export"
+    if not (export / "README.md").is_file():
+        return []
+    splits = [s for s in ("train", "validation") if list(export.glob(f"parquet/{s}-*.parquet"))]
+    files = ", ".join(f"'{s}': '{export}/parquet/{s}-*.parquet'" for s in splits)
+    tars = sorted((export / "wds" / "train").glob("*.tar"))
+    last = tars[-1].stem if tars else "00000"
+    return [
+        "Export:",
+        f"{INDENT}card      {export}/README.md",
+        f"{INDENT}datasets  load_dataset('parquet', data_files={{{files}}})",
+        f"{INDENT}open_clip --train-data '{export}/wds/train/{{00000..{last}}}.tar'"
+        " --dataset-type webdataset",
+        "",
+    ]
+
+
 StageSection = Callable[[Path, dict], list[str]]
 RunSection = Callable[[Path], list[str]]
 STAGE_SECTIONS: list[StageSection] = [
@@ -131,7 +157,7 @@ STAGE_SECTIONS: list[StageSection] = [
     tag_lines,
     example_lines,
 ]
-RUN_SECTIONS: list[RunSection] = []
+RUN_SECTIONS: list[RunSection] = [export_lines]
 
 
 def report(out: Path) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
@@ -21,10 +22,17 @@ from pipeline.stage_spec import StageSpec
 RUN_FILE = "run.json"
 
 
+def absolute_uri(uri: str) -> str:
+    """A URI as it is; a local path made absolute, so `run.json` names the same files from
+    any working directory."""
+    uri = uri.rstrip("/") or uri
+    return uri if "://" in uri else os.path.abspath(uri)
+
+
 def run_record(spec: StageSpec, args: argparse.Namespace, input_uri: str) -> dict[str, Any]:
     return {
         "stage": spec.name,
-        "input": input_uri.rstrip("/"),
+        "input": absolute_uri(input_uri),
         "options": repr(spec.make_config(args)),
         "records_per_shard": args.records_per_shard,
     }

@@ -165,6 +165,8 @@ def run_stage_pipeline(
         discard_folder(temp)
         raise
     replace_folder(temp, folder)
+    if spec.finalize is not None:  # before run.json: a failed finalize reruns the stage
+        spec.finalize(spec.make_config(args), folder, input_uri)
     write_run_record(folder, run_record(spec, args, input_uri))
     log.info("%s -> %s", spec.name, folder)
     return read_stats(folder)

@@ -166,8 +166,10 @@ class WriteStageFolder(beam.PTransform):
     def expand(self, outputs: dict[str, Any]):
         folder, rps = self.folder, self.records_per_shard
         for i, shard_output in enumerate(self.outputs):
+            rows = shard_output.rows_per_shard or rps
+            partitions = shard_output.partitions or self.partitions
             outputs[RECORDS] | f"Records{i}" >> WriteShards(
-                folder, f"records{i}", shard_output, self.schema, rps, partitions=self.partitions
+                folder, f"records{i}", shard_output, self.schema, rows, partitions=partitions
             )
         for extra in self.extra_outputs:
             outputs[extra_tag(extra.name)] | f"Extra[{extra.name}]" >> WriteShards(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.extract.sources import (
     LIST_SUFFIXES,
+    OUTSIDE_ROOT,
     ArticleSource,
     classify_folder,
+    is_within,
     parent_of,
     parse_file_list,
     suffix_of,
@@ -28,6 +31,11 @@ def read_bytes(uri: str, limit: int) -> bytes:
     return data
 
 
+def open_stream(uri: str) -> BinaryIO:
+    """Open a file to stream through Beam filesystems (local, gs://, s3://)."""
+    return FileSystems.open(uri, compression_type="uncompressed")
+
+
 def _match(pattern: str) -> list[str]:
     results = FileSystems.match([pattern])[0].metadata_list
     return sorted(m.path for m in results)
@@ -36,15 +44,29 @@ def _match(pattern: str) -> list[str]:
 MISSING = "missing"
 
 
+def _within_root(paths: list[str], root: str) -> list[tuple[str, str]]:
+    """Local files as (kind, path): "link_outside_root" for one whose real path (links
+    followed) leaves the root folder, else "file". Links inside the root are followed."""
+    real_root = os.path.realpath(root)
+    return [
+        ("file" if is_within(os.path.realpath(path), real_root) else OUTSIDE_ROOT, path)
+        for path in paths
+    ]
+
+
 def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
-    """Every file an input names, as (kind, path): kind "file", or "missing" for a path in a
-    file list that does not exist. A spec is a file, a folder (recursively), a glob, or a
-    file list (`.txt`), whose relative lines are resolved against the list's folder."""
+    """Every file an input names, as (kind, path): kind "file", "missing" for a path in a
+    file list that does not exist, or "link_outside_root" for a link in a local folder that
+    leads out of it. A spec is a file, a folder (recursively), a glob, or a file list
+    (`.txt`), whose relative lines are resolved against the list's folder."""
     spec = spec.rstrip("/") if not spec.endswith("://") else spec
     if base and "://" not in spec and not os.path.isabs(spec):
         spec = f"{base}/{spec}" if "://" in base else os.path.join(base, spec)
     if any(ch in spec for ch in "*?["):
-        return [("file", p) for p in _match(spec)]
+        if "://" in spec:
+            return [("file", p) for p in _match(spec)]
+        fixed = spec[: min(spec.find(ch) for ch in "*?[" if ch in spec)]
+        return _within_root(_match(spec), os.path.dirname(os.path.abspath(fixed + "x")))
     if suffix_of(spec) in LIST_SUFFIXES and FileSystems.exists(spec):
         with FileSystems.open(spec, compression_type="uncompressed") as handle:
             entries = parse_file_list(handle.read().decode("utf-8"))
@@ -56,7 +78,7 @@ def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
             return [("file", spec)]
         if not os.path.isdir(spec):
             return [(MISSING, spec)]
-        return [("file", p) for p in _match(spec + "/**")]
+        return _within_root(_match(spec + "/**"), spec)
     exact = _match(spec) if FileSystems.exists(spec) else []
     if exact == [spec]:
         return [("file", spec)]
@@ -67,9 +89,11 @@ def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
 LISTING, UNRECOGNISED, UNITS = "listing", "unrecognised", "units"
 
 
-def _sources_of_folder(item: tuple[str, list[str]]):
-    folder, files = item
-    listing = classify_folder(folder, files)
+def _sources_of_folder(item: tuple[str, list[tuple[str, str]]]):
+    folder, listed = item
+    files = [path for _, path in listed]
+    outside_root = frozenset(path for kind, path in listed if kind == OUTSIDE_ROOT)
+    listing = classify_folder(folder, files, outside_root)
     yield from listing.sources
     for path, reason in listing.unrecognised:
         yield beam.pvalue.TaggedOutput(UNRECOGNISED, {"path": path, "reason": reason})
@@ -83,7 +107,7 @@ def _by_folder(item: tuple[str, str]):
         # a listing error is a unit of its own: extract turns it into an error record
         yield beam.pvalue.TaggedOutput(MISSING, ArticleSource(kind=MISSING, uri=path))
     else:
-        yield parent_of(path), path
+        yield parent_of(path), (kind, path)
 
 
 class SumCounts(beam.CombineFn):

@@ -14,7 +14,8 @@ add any of:
 - `resource_hints`: Beam resource hints (e.g. an accelerator for dedup);
 - `batched`: units are pyarrow RecordBatches and records come back as batches;
 - `regroup`: after the units, records meet by a group key and one function keeps some
-  (extract: one source per article).
+  (extract: one source per article);
+- `finalize`: files made from the finished folder after the run (export's card).
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ class ShardOutput:
     glob: str
     partition_field: str | None = None
     order: Callable[[pa.Table], pa.Table] | None = None
+    # rows per shard for this set (None: the run's --records-per-shard)
+    rows_per_shard: int | None = None
+    # partitions written even when they get no rows (None: the stage folder's default)
+    partitions: tuple[str, ...] | None = None
 
 
 def data_shard_path(partition: str, index: int, total: int) -> str:
@@ -117,6 +122,9 @@ class StageSpec:
     resource_hints: Callable[[Any], dict[str, str]] | None = None
     batched: bool = False
     regroup: Regroup | None = None
+    # (config, folder, input folder) -> None: files made from the finished folder (export's
+    # sizes.json, card, croissant.json), run after the folder is in place
+    finalize: Callable[[Any, str, str], None] | None = None
 
 
 def record_key(record: Record) -> tuple[str, str]:

@@ -73,7 +73,11 @@ PANEL_FIELDS: list[pa.Field] = [
     # the pieces of `caption` that make up `subcaption`, [start, end) positions in `caption`
     pa.field("subcaption_spans", pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32())]))),
     pa.field("caption_preamble", pa.string()),
-    pa.field("seg_method", pa.string()),  # "no_image" for caption-only records
+    # what decided the split: one of transforms/segment/panel_types.METHODS, "no_image" or
+    # "parent" (README, segment); seg_detail says it in words (counts, why left whole)
+    pa.field("seg_method", pa.string()),
+    pa.field("seg_detail", pa.string()),
+    # measured share of correct panels for that method on the hand-boxed set, or null
     pa.field("seg_score", pa.float32()),
     pa.field("align_status", pa.string()),
 ]
@@ -115,6 +119,7 @@ DEDUPED_SCHEMA = pa.schema(list(BALANCED_SCHEMA) + DEDUP_FIELDS)
 
 EXPORT_FIELDS: list[pa.Field] = [
     pa.field("text", pa.string()),  # the training text, the same as the WebDataset `.txt`
+    pa.field("text_full", pa.string()),  # the training text before the CLIP token budget
     pa.field("split", pa.string()),  # "train" or "validation", made per article
 ]
 EXPORT_SCHEMA = pa.schema(list(DEDUPED_SCHEMA) + EXPORT_FIELDS)
@@ -164,6 +169,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "tagged": TAGGED_SCHEMA,
     "balanced": BALANCED_SCHEMA,
     "deduped": DEDUPED_SCHEMA,
+    "export": EXPORT_SCHEMA,
 }
 
 

@@ -85,7 +85,7 @@ def test_figure_counts_drops_and_empty_articles_match_what_was_written(corpus, r
         if article["expect_empty"]:
             assert not got.records and got.empty_reason == article["expect_empty"]
     ledger = Ledger.total(Ledger.of(r) for r in results.values())
-    assert ledger.ok and ledger.in_empty == 2 and ledger.dropped == {"image_unreadable": 1}
+    assert ledger.ok and ledger.in_empty == 2 and ledger.dropped == {"image_truncated": 1}
 
 
 def test_bilingual_group_is_one_record_with_the_spanish_caption_in_captions_other(corpus, records):
@@ -244,7 +244,7 @@ def test_report_shows_shards_ledger_and_reasons(results, tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     text = "\n".join(lines)
     assert f"{len(recs)} records" in text and "notice:retraction 1" in text
-    assert "image_unreadable 1" in text and "PMC9100011/F2: image_unreadable" in text
+    assert "image_truncated 1" in text and "PMC9100011/F2: image_truncated" in text
     assert "ledger adds up" in text
     assert lines[-1].split() == ["figures", f"{folder}/data-*.parquet"]
 
@@ -258,7 +258,7 @@ def test_pipeline_cli_runs_on_the_demo_corpus(corpus, records, tmp_path, capsys)
     assert main(["all", "--input", str(root), "--output", str(out), "--quiet"]) == 0
     stats = json.loads((out / "figures" / "stats.json").read_text())
     assert stats["ledger_ok"] and stats["in"] == len(manifest["articles"])
-    assert stats["out"] == len(records) and stats["dropped"] == {"image_unreadable": 1}
+    assert stats["out"] == len(records) and stats["dropped"] == {"image_truncated": 1}
     assert stats["in_empty_reasons"] == {"no_figures": 1, "notice:retraction": 1}
     shards = sorted((out / "figures").glob("data-*-of-*.parquet"))
     assert shards and sum(pq.read_metadata(p).num_rows for p in shards) == stats["out"]
@@ -271,7 +271,7 @@ def test_pipeline_cli_runs_on_the_demo_corpus(corpus, records, tmp_path, capsys)
     assert report.main([str(out)]) == 0
     folders = report.stage_folders(out)
     last = capsys.readouterr().out.strip().splitlines()[-len(folders) :]
-    assert [line.split()[-1] for line in last] == [f"{f}/data-*.parquet" for f in folders]
+    assert [line.split()[-1] for line in last] == [f"{f}/{report.records_glob(f)}" for f in folders]
 
 
 def assert_loads_with_datasets(folder) -> None:
@@ -279,7 +279,9 @@ def assert_loads_with_datasets(folder) -> None:
     import datasets
     from PIL import Image
 
-    files = sorted(str(p) for p in folder.glob("data-*.parquet"))
+    from demo.report import records_glob
+
+    files = sorted(str(p) for p in folder.glob(records_glob(folder)))
     loaded = datasets.load_dataset("parquet", data_files=files, split="train")
     assert isinstance(loaded.features["image"], datasets.Image), folder
     assert isinstance(loaded.features["year"], datasets.Value)

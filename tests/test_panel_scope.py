@@ -127,12 +127,19 @@ def test_modalities_fall_back_to_the_preamble_never_to_a_sibling(strip, tagger: 
 
 def test_a_panel_without_its_own_subcaption_keeps_every_concept(strip, tagger: Tagger) -> None:
     everything = set().union(*OWN_WORDS)
-    # two sub-captions for three panels: none can be matched, each panel has the caption
-    two = "Figure 3. Imaging of a patient with pneumonia. (A) Axial CT of the chest. (B) Lung."
-    unaligned = segment(strip, two)
+    # four sub-captions for three panels: fewer panels than named are kept, unmatched (more
+    # would be grouped into as many as named), and each panel has the caption
+    four = (
+        "Figure 3. Imaging of a patient with pneumonia. (A) Axial CT of the chest. (B) Lung. "
+        "(C) Chest. (D) Eye."
+    )
+    unaligned = segment(strip, four)
+    assert len(unaligned) == 3
     assert {p["align_status"] for p in unaligned} == {"unaligned"}
-    assert all(spans(p) == [(0, len(two))] for p in unaligned)
-    assert [words(t) for t in tag(tagger, unaligned)] == [{"pneumonia", "CT", "chest", "Lung"}] * 3
+    assert all(spans(p) == [(0, len(four))] for p in unaligned)
+    assert [words(t) for t in tag(tagger, unaligned)] == [
+        {"pneumonia", "CT", "chest", "Lung", "Chest", "Eye"}
+    ] * 3
     # a caption that names no panels
     plain = "Imaging of a patient with pneumonia: axial CT of the chest, fundus of the eye."
     unmarked = tag(tagger, segment(strip, plain))

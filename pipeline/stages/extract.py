@@ -6,9 +6,10 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.sources import read_bytes
+from pipeline.sources import open_stream, read_bytes
 from pipeline.stage_spec import Regroup, StageSpec
 from transforms.extract.extractor import MAX_MEDIA_BYTES, ExtractConfig, Extractor
+from transforms.extract.packages import MAX_MEMBER_BYTES, MAX_PACKAGE_BYTES
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
 from transforms.extract.retracted import digest, drop_retracted, parse_pmcids
 from transforms.extract.source_winner import article_group_key, resolve_article
@@ -27,6 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=MAX_MEDIA_BYTES,
         help="an image or PDF file larger than this is dropped unread (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-package-bytes",
+        type=int,
+        default=MAX_PACKAGE_BYTES,
+        help="a .tar.gz package whose XML, images and PDFs (kept in memory) hold more is an "
+        "error record (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-package-member-bytes",
+        type=int,
+        default=MAX_MEMBER_BYTES,
+        help="a package with a larger XML, image or PDF member is an error record "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--pdf-dpi",
@@ -81,6 +96,8 @@ def make_config(args: argparse.Namespace) -> ExtractStageConfig:
             keep_missing_images=args.keep_missing_images,
             max_image_pixels=args.max_image_pixels,
             max_media_bytes=args.max_media_bytes,
+            max_package_bytes=args.max_package_bytes,
+            max_package_member_bytes=args.max_package_member_bytes,
             pdf_dpi=args.pdf_dpi,
             pdf_timeout_s=args.pdf_timeout,
             pdf_max_pages=args.pdf_max_pages,
@@ -92,7 +109,7 @@ def make_config(args: argparse.Namespace) -> ExtractStageConfig:
 
 
 def make_fn(config: ExtractStageConfig) -> Callable[[ArticleSource], UnitResult]:
-    extractor = Extractor(config.extract, read=read_bytes)
+    extractor = Extractor(config.extract, read=read_bytes, open_stream=open_stream)
     if not config.retracted_list:
         return extractor
     retracted = frozenset(config.retracted)

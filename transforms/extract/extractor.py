@@ -6,6 +6,7 @@ import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from schemas import FIGURE_SCHEMA, new_record
 from transforms.extract.images import (
@@ -17,18 +18,24 @@ from transforms.extract.images import (
 from transforms.extract.jats import FigureCandidate, ParsedArticle, parse_articles
 from transforms.extract.jats_meta import ArticleMeta
 from transforms.extract.media import MediaIndex
-from transforms.extract.packages import read_package
+from transforms.extract.packages import MAX_MEMBER_BYTES, MAX_PACKAGE_BYTES, read_package
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
 from transforms.extract.pdf_records import PdfFallback, pdf_unit
-from transforms.extract.sources import NON_ARTICLE_XML, XML_SUFFIXES, ArticleSource, suffix_of
+from transforms.extract.sources import (
+    NON_ARTICLE_XML,
+    OUTSIDE_ROOT,
+    XML_SUFFIXES,
+    ArticleSource,
+    suffix_of,
+)
 from transforms.keys import article_key, figure_key, split_pmc_version
 from transforms.ledger import Drop, StageError, UnitResult
 
 MAX_XML_BYTES = 256 * 1024 * 1024
-MAX_PACKAGE_BYTES = 4 * 1024 * 1024 * 1024
 MAX_MEDIA_BYTES = 512 * 1024 * 1024  # one image or PDF beside an XML
 
 ReadBytes = Callable[[str, int], bytes]
+OpenStream = Callable[[str], BinaryIO]
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class ExtractConfig:
     keep_missing_images: bool = False
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     max_xml_bytes: int = MAX_XML_BYTES
-    max_package_bytes: int = MAX_PACKAGE_BYTES
+    max_package_bytes: int = MAX_PACKAGE_BYTES  # the XML and images kept from one package
+    max_package_member_bytes: int = MAX_MEMBER_BYTES
     max_media_bytes: int = MAX_MEDIA_BYTES
     pdf_dpi: int = DEFAULT_DPI
     pdf_timeout_s: float = 120.0
@@ -54,6 +62,10 @@ def read_local(uri: str, limit: int) -> bytes:
         if os.fstat(handle.fileno()).st_size > limit:
             raise StageError("file_too_large", f"{uri}: larger than {limit} bytes")
         return handle.read()
+
+
+def open_local(uri: str) -> BinaryIO:
+    return open(uri, "rb")  # noqa: SIM115 - the caller closes it
 
 
 def _stem(uri: str) -> str:
@@ -97,18 +109,32 @@ def _meta_fields(meta: ArticleMeta, names: list[str]) -> dict:
 
 
 class Extractor:
-    """Callable unit function; `read` fetches bytes (Beam filesystems in the pipeline)."""
+    """Callable unit function; `read` fetches bytes and `open_stream` opens a package to
+    stream (Beam filesystems in the pipeline)."""
 
-    def __init__(self, config: ExtractConfig, read: ReadBytes = read_local) -> None:
+    def __init__(
+        self,
+        config: ExtractConfig,
+        read: ReadBytes = read_local,
+        open_stream: OpenStream = open_local,
+    ) -> None:
         self.config = config
         self.read = read
+        self.open_stream = open_stream
 
     def __call__(self, source: ArticleSource) -> UnitResult:
         if source.kind == "xml":
             data = self.read(source.uri, self.config.max_xml_bytes)
             media = MediaIndex(source.media)
             names = [n for n in (source.folder_key, _stem(source.uri)) if n] or [""]
-            return self._from_xml(data, source.uri, media, names, self._read_media)
+            refused = frozenset(source.outside_root)
+
+            def read_media(uri: str) -> bytes:
+                if uri in refused:
+                    raise StageError(OUTSIDE_ROOT, f"{uri}: a link out of the input root, unread")
+                return self._read_media(uri)
+
+            return self._from_xml(data, source.uri, media, names, read_media)
         if source.kind == "targz":
             return self._from_package(source)
         if source.kind == "pdf":
@@ -116,6 +142,8 @@ class Extractor:
             return pdf_unit(
                 data, source.uri, self.config.pdf_config(), self.config.keep_missing_images
             )
+        if source.kind == OUTSIDE_ROOT:
+            raise StageError(OUTSIDE_ROOT, f"{source.uri}: a link out of the input root, unread")
         if source.kind == "missing":
             raise StageError("input_missing", f"{source.uri}: listed in the input, not found")
         raise StageError("unsupported_source", f"{source.uri}: no extractor for {source.kind!r}")
@@ -124,7 +152,13 @@ class Extractor:
         return self.read(uri, self.config.max_media_bytes)
 
     def _from_package(self, source: ArticleSource) -> UnitResult:
-        files = read_package(self.read(source.uri, self.config.max_package_bytes), source.uri)
+        with self.open_stream(source.uri) as stream:
+            files = read_package(
+                stream,
+                source.uri,
+                self.config.max_package_member_bytes,
+                self.config.max_package_bytes,
+            )
         xmls = [
             name
             for name in sorted(files)
@@ -229,6 +263,8 @@ class Extractor:
             ],
             mentions=cand.mentions,
         )
+        if cand.caption.undeclared_entity:
+            fields["field_sources"] = [{"field": "caption", "source": "jats:undeclared_entity"}]
         if len(fields) != len(base):
             raise KeyError(f"fields not in the schema: {sorted(set(fields) - set(base))}")
         if path is None:
@@ -239,14 +275,19 @@ class Extractor:
                 return Drop(key, "image_missing", uri, f"{cand.hrefs[0]}; {filled}")
             fields["image_status"] = "missing"
             return fields
+        image_uri = f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path
         try:
             image = normalise_image(read_media(path), self.config.max_image_pixels)
         except ImageRejected as exc:
+            if exc.reason == "image_truncated" and self.config.keep_missing_images:
+                # caption-only mode keeps the text, without the broken image
+                fields.update(image_status="truncated", image_uri=image_uri)
+                return fields
             return Drop(key, exc.reason, uri, f"{path}: {exc.detail}")
-        except StageError as exc:  # larger than --max-media-bytes
-            return Drop(key, "image_too_large", uri, f"{path}: {exc}")
+        except StageError as exc:  # a link out of the root, or over --max-media-bytes
+            reason = OUTSIDE_ROOT if exc.error_type == OUTSIDE_ROOT else "image_too_large"
+            return Drop(key, reason, uri, f"{path}: {exc}")
         except OSError as exc:
             return Drop(key, "image_unreadable", uri, f"{path}: {exc}")
         stem = posixpath.splitext(posixpath.basename(path))[0]
-        image_uri = f"{uri.split('#', 1)[0]}#{path}" if "#" in uri else path
         return new_record(FIGURE_SCHEMA, **{**fields, **image_fields(image, stem, image_uri)})

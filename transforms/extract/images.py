@@ -3,6 +3,10 @@
 JPEG and PNG bytes are kept as they are (no second lossy pass); TIFF, GIF, BMP and
 the rest become JPEG, or PNG when they carry alpha or a palette. The pixel limit
 is checked from the header before any pixel is decoded.
+
+Every image is decoded in full, and a PNG's chunks are read through IEND with their
+checksums: Pillow decodes a PNG that lost its last chunks without a word, and such a
+file is kept as it is, so a truncated image is rejected here (`image_truncated`).
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ def normalise_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Normal
                     "image_too_large", f"{width}x{height} exceeds the {max_pixels}-pixel limit"
                 )
             img.load()
+            if img.format == "PNG":
+                Image.open(io.BytesIO(data)).verify()  # every chunk, through IEND
             if img.format in KEEP_AS_IS and img.mode in ("RGB", "L", "RGBA", "LA", "P"):
                 out, fmt = data, KEEP_AS_IS[img.format]
             else:
@@ -87,8 +93,15 @@ def normalise_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Normal
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("image_too_large", str(exc)) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageRejected("image_unreadable", f"{type(exc).__name__}: {exc}") from None
+        reason = "image_truncated" if _is_truncation(exc) else "image_unreadable"
+        raise ImageRejected(reason, f"{type(exc).__name__}: {exc}") from None
     return NormalisedImage(out, fmt, width, height, hashlib.sha256(out).hexdigest())
+
+
+def _is_truncation(exc: Exception) -> bool:
+    """Pillow's words for data that ends early ("image file is truncated", "truncated PNG
+    file", "Truncated File Read") or a reader that hit the end of the bytes."""
+    return isinstance(exc, EOFError) or "truncated" in str(exc).lower()
 
 
 def image_fields(image: NormalisedImage, stem: str, image_uri: str) -> dict[str, object]:

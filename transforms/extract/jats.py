@@ -26,7 +26,12 @@ from transforms.extract.jats_meta import (
     article_meta,
 )
 from transforms.extract.jats_prune import prune_unread
-from transforms.extract.jats_text import element_text, local, nearest_ancestor
+from transforms.extract.jats_text import (
+    element_text,
+    has_unknown_entity,
+    local,
+    nearest_ancestor,
+)
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -42,6 +47,7 @@ class Caption:
     title: str | None
     text: str | None
     fig_id: str | None
+    undeclared_entity: bool = False  # `text` keeps an unknown "&name;" as written
 
 
 @dataclass
@@ -230,7 +236,8 @@ def _caption_of(fig: etree._Element, children: FigChildren, lang: str | None) ->
             title = parts[0] or None
         # eLife ends captions with a "DOI: http://dx.doi.org/…" paragraph: not caption text
         text = " ".join(p for p in parts if p and not _DOI_LINE.match(p)) or None
-    return Caption(lang, label, title, text, fig.get("id"))
+    undeclared = cap is not None and has_unknown_entity(cap)
+    return Caption(lang, label, title, text, fig.get("id"), undeclared)
 
 
 NOT_FIGURE_ANCESTORS = frozenset({"table-wrap", "table", "supplementary-material"})

@@ -134,14 +134,25 @@ def _alt_text(el: etree._Element) -> str:
 
 
 def _entity_text(node: etree._Entity) -> str:
+    """The character an entity the document did not declare stands for: a character
+    reference, or a name of the HTML/ISO sets the JATS DTD declares; any other is kept as
+    it was written ("&foo;"), never dropped."""
     name = node.name
     if name.startswith("#"):
         try:
             code = int(name[2:], 16) if name[1:2] in "xX" else int(name[1:])
             return chr(code)
-        except ValueError:
-            return ""
-    return chr(html.entities.name2codepoint[name]) if name in html.entities.name2codepoint else ""
+        except (ValueError, OverflowError):
+            return f"&{name};"
+    code = html.entities.name2codepoint.get(name)
+    return chr(code) if code is not None else f"&{name};"
+
+
+def has_unknown_entity(el: etree._Element | None) -> bool:
+    """Whether text below `el` holds an entity reference kept as literal text."""
+    if el is None:
+        return False
+    return any(_entity_text(node).startswith("&") for node in el.iter(etree.Entity))
 
 
 FORMULAS = frozenset({"inline-formula", "disp-formula", "math", "tex-math"})
@@ -191,6 +202,8 @@ def needs_walk(el: etree._Element) -> bool:
     for node in el.iterdescendants():
         tag = node.tag
         if type(tag) is str and (tag in WALK_TAGS or tag.endswith("}math")):
+            return True
+        if tag is etree.Entity:  # libxml2's text serialiser drops undeclared entities
             return True
     return False
 

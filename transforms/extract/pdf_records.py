@@ -131,6 +131,7 @@ class PdfFallback:
         name = f"{pdf_stem(self.path)}-F{number}"
         sources = [{"field": f, "source": "jats"} for f in JATS_FIELDS]
         sources.append({"field": "image", "source": "pdf"})
+        sources = (fields.get("field_sources") or []) + sources
         return {**fields, **pdf_image_fields(figure, self.path, name), "field_sources": sources}
 
 

@@ -36,12 +36,60 @@ def stop_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_LONGEST_ABBREVIATION = 16  # with its opening marks: a longer word ends a sentence
+
+
 def ends_sentence(text: str, stop: int) -> bool:
-    """Whether the stop at `stop` ends a sentence: not after an abbreviation or initial."""
-    cut = text.rfind(" ", 0, stop)
-    cut = max(cut, text.rfind("\n", cut + 1, stop))  # bounded: no scan back to the start
+    """Whether the stop at `stop` ends a sentence: not after an abbreviation or initial.
+
+    Looks back a bounded number of characters: a word longer than any abbreviation (and
+    its opening marks) is never one, so a text without spaces costs no scan to its start."""
+    lo = max(0, stop - _LONGEST_ABBREVIATION)
+    cut = max(text.rfind(" ", lo, stop), text.rfind("\n", lo, stop))
+    if cut < 0 and lo > 0:
+        return True
     word = text[cut + 1 : stop].lower().lstrip("([{\"'").rstrip(".")
     return not (word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+
+
+class _SentenceEnds:
+    """Which candidate stops end a sentence, decided once each, and for any stop the
+    nearest real end at or before it and at or after it. Runs of stops that end nothing
+    ("e.g. Fig. 2 vs. Fig. 3") are walked once: every stop a walk crosses remembers where
+    it led, so many offsets among them cost no more than one."""
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        self.text, self.spans = text, spans
+        self.real: list[bool | None] = [None] * len(spans)
+        self.back: dict[int, int] = {}  # stop -> nearest real stop at or before it (or -1)
+        self.ahead: dict[int, int] = {}  # stop -> nearest real stop at or after it (or count)
+
+    def _is_real(self, index: int) -> bool:
+        real = self.real[index]
+        if real is None:
+            real = self.real[index] = ends_sentence(self.text, self.spans[index][0])
+        return real
+
+    def at_or_before(self, index: int) -> int:
+        crossed = []
+        while index >= 0 and index not in self.back and not self._is_real(index):
+            crossed.append(index)
+            index -= 1
+        found = self.back.get(index, index)
+        for stop in crossed:
+            self.back[stop] = found
+        return found
+
+    def at_or_after(self, index: int) -> int:
+        count = len(self.spans)
+        crossed = []
+        while index < count and index not in self.ahead and not self._is_real(index):
+            crossed.append(index)
+            index += 1
+        found = self.ahead.get(index, index)
+        for stop in crossed:
+            self.ahead[stop] = found
+        return found
 
 
 def sentences_at(text: str, offsets: list[int]) -> list[str]:
@@ -49,26 +97,13 @@ def sentences_at(text: str, offsets: list[int]) -> list[str]:
     spans = stop_spans(text)
     count = len(spans)
     ends = [end for _, end in spans]
-    decided: list[bool | None] = [None] * count  # offsets share stops and sentences
-    sentences: dict[tuple[int, int], str] = {}
+    real_ends = _SentenceEnds(text, spans)
+    sentences: dict[tuple[int, int], str] = {}  # offsets share sentences
     found = []
     for offset in offsets:
         after = bisect.bisect_right(ends, offset)
-        before = after - 1
-        while before >= 0:
-            real = decided[before]
-            if real is None:
-                real = decided[before] = ends_sentence(text, spans[before][0])
-            if real:
-                break
-            before -= 1
-        while after < count:
-            real = decided[after]
-            if real is None:
-                real = decided[after] = ends_sentence(text, spans[after][0])
-            if real:
-                break
-            after += 1
+        before = real_ends.at_or_before(after - 1)
+        after = real_ends.at_or_after(after)
         span = (ends[before] if before >= 0 else 0, ends[after] if after < count else len(text))
         sentence = sentences.get(span)
         if sentence is None:

@@ -92,7 +92,15 @@ def sheet_from_folders(
 ) -> Image.Image:
     """A contact sheet of up to `samples` figures from a panels folder, compound ones first,
     picked in key order (deterministic)."""
-    cols = ["key", "parent_key", "panel_label", "bbox", "is_compound", "image", "seg_method"]
+    return contact_sheet(sheet_items(panels_dir, figures_dir, samples), columns=columns)
+
+
+def sheet_items(
+    panels_dir: Path, figures_dir: Path | None = None, samples: int = 12
+) -> list[SheetItem]:
+    """The figures of a contact sheet, each with its panels in `panel_index` order."""
+    cols = ["key", "parent_key", "panel_index", "panel_label", "bbox", "is_compound", "image"]
+    cols.append("seg_method")
     rows = [r for r in _read_rows(panels_dir, cols) if r["seg_method"] != "parent"]
     by_parent: dict[str, list[dict]] = {}
     for row in rows:
@@ -106,11 +114,12 @@ def sheet_from_folders(
         }
     items = []
     for key in order:
-        panels = sorted(by_parent[key], key=lambda r: r["key"])
+        # by panel_index: keys sort as text ("p10" before "p2")
+        panels = sorted(by_parent[key], key=lambda r: (r.get("panel_index") or 0, r["key"]))
         image = _parent_image(key, parents, panels)
         if image is None:
             continue
         boxes = [tuple(p["bbox"]) for p in panels if p.get("bbox")]
         labels = [p["panel_label"] for p in panels if p.get("bbox")]
         items.append(SheetItem(f"{key} ({len(panels)})", image, boxes, labels))
-    return contact_sheet(items, columns=columns)
+    return items

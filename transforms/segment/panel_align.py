@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.segment.panels import Box
+from transforms.segment.panel_geometry import Box
 from transforms.segment.subcaptions import CaptionSplit, Span
 
 

@@ -41,6 +41,31 @@ def letter_panels(
     return group_by_labels(boxes, labels, hints.named)
 
 
+def caption_letters(
+    gray: np.ndarray, boxes: list[Box], light_background: bool, hints: CaptionHints
+) -> list[str | None]:
+    """The letters the caption names, read at the tiles' top-left corners, each on one tile
+    (its best reading). No share of lettered tiles is asked for, as `plausible_labels`
+    does: the caption already says these letters label panels, and an over-cut figure has
+    many unlettered tiles."""
+    if not hints.letters:
+        return [None] * len(boxes)
+    side = max(gray.shape)
+    glyph = (max(7, side // 90), max(16, side // 18))
+    hits = assign_labels(boxes, find_labels(gray, glyph, light_background, set(hints.letters)))
+    named = {c.lower() for c in hints.letters}
+    best: dict[str, int] = {}
+    for i, hit in enumerate(hits):
+        if hit and hit.text.lower() in named:
+            key = hit.text.lower()
+            if key not in best or hit.score > hits[best[key]].score:  # type: ignore[union-attr]
+                best[key] = i
+    out: list[str | None] = [None] * len(boxes)
+    for i in best.values():
+        out[i] = hits[i].text  # type: ignore[union-attr]
+    return out
+
+
 def plausible_labels(
     labels: list[str | None], scores: list[float] | None = None
 ) -> list[str | None]:

@@ -27,20 +27,33 @@ class CaptionHints:
     letters: frozenset[str] | None = None  # letters panels may carry; empty: read none
     marked: bool | None = None  # whether the caption names panels at all
     named: frozenset[str] = frozenset()  # the letters its panel texts open with, lower case
+    count: int = 0  # how many panels it names (distinct labels); 0 when it names none
+
+
+# What decided a segmentation (the README lists these as the values of `seg_method`).
+METHODS = (
+    "caption_labels",  # tiles grouped into the caption's panel count, letters read keeping
+    # panels apart
+    "caption_count",  # tiles grouped into the caption's panel count by layout alone
+    "labels",  # letters read on the panels grouped the tiles under them
+    "gutters",  # cut along background bands or separator lines between panels
+    "edges",  # cut along straight colour seams where panels touch
+    "blocks",  # separate connected blocks of a layout no straight cut divides
+    "whole",  # left whole; `detail` says why
+)
 
 
 @dataclass(frozen=True)
 class Panel:
     bbox: Box
     label: str | None = None
-    score: float = 1.0
 
 
 @dataclass(frozen=True)
 class Segmentation:
     panels: tuple[Panel, ...]
-    method: str  # "single" or "xycut" / "xycut+labels"
-    score: float
+    method: str  # one of METHODS
+    detail: str = ""  # why, in words: the tile and caption counts, or why it stayed whole
 
     @property
     def is_compound(self) -> bool:

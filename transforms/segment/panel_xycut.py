@@ -28,6 +28,8 @@ class XYCut:
         # colour tells touching pictures apart where their greys match (H&E beside a fundus)
         self.color = (color if color is not None else gray[:, :, None]).astype(np.int16)
         self.cfg = config
+        self.decided: tuple[int, str] | None = None  # (depth, kind) of the outermost cut made
+        self.connectors: list[Box] = []  # small pieces holding a long thin stroke (an arrow)
 
     def split(self, box: Box, depth: int) -> list[Box]:
         ink = self.ink
@@ -51,13 +53,33 @@ class XYCut:
         if options:
             axis, runs = max(options, key=lambda o: max(b - a for a, b in o[1]))
             parts = pieces(trimmed, axis, runs)
+            kind = "edges" if runs[0][0] == runs[0][1] else "gutters"
         else:
             parts = blocks(ink, trimmed)
+            kind = "blocks"
         if len(parts) < 2:
             return [trimmed]
         leaves = [leaf for part in parts for leaf in self.split(part, depth + 1)]
         merged = absorb(leaves, ink)
-        return merged if len(merged) >= 2 else [trimmed]
+        if len(merged) < 2:
+            return [trimmed]
+        # the small pieces of a cut that stands: what lies between its panels
+        self.connectors += [b for b in leaves if not ink.panel_sized(b) and self._stroke(b)]
+        if self.decided is None or depth <= self.decided[0]:
+            self.decided = (depth, kind)
+        return merged
+
+    def _stroke(self, box: Box) -> bool:
+        """A connected stroke at least three text heights long and a quarter as thick: an
+        arrow or a leader line, not a word (whose letters are apart)."""
+        x0, y0, x1, y1 = box
+        labels, _ = ndimage.label(self.ink.ink[y0:y1, x0:x1])
+        text = self.ink.text_px
+        for sl in ndimage.find_objects(labels):
+            h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+            if max(h, w) >= 3 * text and min(h, w) <= max(h, w) / 4:
+                return True
+        return False
 
 
 def separators(sub: np.ndarray, axis: int, bg: int, config: SegmentConfig) -> Runs:

@@ -10,6 +10,9 @@
 4. Panel letters are read at the corners (panel_labels) and matched to panels
    (panel_lettering). When two or more panels carry letters, an unlettered block joins the
    lettered panel above or left of it: one label, one panel.
+5. The caption decides the rest (panel_regroup): more tiles than the panels it names are
+   grouped into that many; when it names none, only letters or a clean grid of similar
+   tiles split the figure. `Segmentation.method` says which step decided.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from transforms.segment.panel_geometry import Box, reading_order, regular, scale_box
-from transforms.segment.panel_lettering import letter_panels
+from transforms.segment.panel_geometry import reading_order, scale_box
+from transforms.segment.panel_lettering import caption_letters, letter_panels
+from transforms.segment.panel_regroup import clean_grid, group_to_count
 from transforms.segment.panel_types import CaptionHints, Panel, Segmentation, SegmentConfig
 from transforms.segment.panel_xycut import XYCut
 
@@ -32,34 +36,52 @@ def segment_gray(
     """Panel boxes of one figure, in the pixels of `gray` (2-D uint8), in reading order.
 
     `color`: the same image in RGB (h x w x 3), used where panels touch. `hints`: from the
-    caption. Its letters narrow what a panel letter may be read as; when it names no
-    panels, a split needs image evidence beyond the cuts (letters or a regular grid; wide
-    gutters are not: a chart and its far-off legend have them too)."""
+    caption. Its letters narrow what a panel letter may be read as. When it names N panels
+    and the image gives more tiles, the tiles are grouped into N (panel_regroup); fewer are
+    kept as they are. When it names none, a split needs letters or a clean grid of similar
+    tiles (a scheme, a flow diagram, a chart and its legend stay whole)."""
     cfg = config or SegmentConfig()
     h, w = gray.shape
-    whole: Box = (0, 0, w, h)
     if h < 16 or w < 16 or int(gray.max()) - int(gray.min()) <= cfg.uniform_tol:
-        return Segmentation((Panel(whole),), "single", 1.0)
+        return _whole(w, h, "blank or too small to cut")
     cutter = XYCut(gray, cfg, color)
-    boxes = cutter.split(whole, 0)
-    if len(boxes) < 2:
-        return Segmentation((Panel(whole),), "single", 1.0)
-    boxes = reading_order(boxes)
+    boxes = cutter.split((0, 0, w, h), 0)
+    if len(boxes) < 2 or cutter.decided is None:
+        return _whole(w, h, "no cut found")
+    tiles = len(boxes)
     hints = hints or CaptionHints()
-    boxes, labels = letter_panels(gray, boxes, cutter.ink.bg > 128, hints)
+    boxes, labels = letter_panels(gray, reading_order(boxes), cutter.ink.bg > 128, hints)
     lettered = sum(1 for lab in labels if lab)
-    evident = lettered >= 2 or regular(boxes)
-    if len(boxes) < 2 or (hints.marked is False and not evident):
-        return Segmentation((Panel(whole),), "single", 0.5)
+    method = "labels" if lettered >= 2 and len(boxes) < tiles else cutter.decided[1]
+    detail = f"{tiles} tiles"
+    if hints.count >= 2 and len(boxes) > hints.count:
+        if lettered < 2:
+            labels = caption_letters(gray, boxes, cutter.ink.bg > 128, hints)
+        grouped = group_to_count(boxes, labels, hints.count)
+        if grouped is not None:
+            boxes, labels = grouped
+            read = len({lab.lower() for lab in labels if lab})
+            method = "caption_labels" if read >= 2 else "caption_count"
+            detail = f"{tiles} tiles grouped into the {hints.count} panels the caption names"
+        else:
+            detail = f"{len(boxes)} panels found; no grouping into the {hints.count} named"
+    elif hints.count >= 2 and len(boxes) < hints.count:
+        detail = f"{len(boxes)} panels found, fewer than the {hints.count} the caption names"
+    elif (
+        hints.marked is False
+        and lettered < 2
+        and not clean_grid(boxes, cutter.ink.ink, cutter.connectors)
+    ):
+        return _whole(w, h, f"caption names no panels and the {tiles} pieces are no clean grid")
+    if len(boxes) < 2:
+        return _whole(w, h, "one panel after grouping")
     order = reading_order(boxes)
     by_box = dict(zip(boxes, labels, strict=True))
-    grid = regular(boxes)
-    panels = tuple(
-        Panel(box, by_box[box], round(0.6 + 0.2 * grid + (0.2 if by_box[box] else 0.0), 3))
-        for box in order
-    )
-    score = round(sum(p.score for p in panels) / len(panels), 3)
-    return Segmentation(panels, "xycut+labels" if lettered >= 2 else "xycut", score)
+    return Segmentation(tuple(Panel(box, by_box[box]) for box in order), method, detail)
+
+
+def _whole(w: int, h: int, why: str) -> Segmentation:
+    return Segmentation((Panel((0, 0, w, h)),), "whole", why)
 
 
 def work_image(img: Image.Image, work_side: int) -> tuple[np.ndarray, int]:
@@ -89,7 +111,7 @@ def segment_image(
     if factor == 1:
         return seg
     w, h = img.size
-    panels = tuple(Panel(scale_box(p.bbox, factor, w, h), p.label, p.score) for p in seg.panels)
+    panels = tuple(Panel(scale_box(p.bbox, factor, w, h), p.label) for p in seg.panels)
     if not seg.is_compound:
-        panels = (Panel((0, 0, w, h), None, seg.score),)
-    return Segmentation(panels, seg.method, seg.score)
+        panels = (Panel((0, 0, w, h)),)
+    return Segmentation(panels, seg.method, seg.detail)

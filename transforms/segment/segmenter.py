@@ -27,6 +27,7 @@ from transforms.extract.images import DEFAULT_MAX_PIXELS, JPEG_QUALITY
 from transforms.keys import panel_key
 from transforms.ledger import StageError, UnitResult
 from transforms.segment.panel_align import align, whole_caption
+from transforms.segment.panel_calibration import calibrated_score
 from transforms.segment.panel_labels import THIN
 from transforms.segment.panels import CaptionHints, Segmentation, SegmentConfig, segment_image
 from transforms.segment.subcaptions import CaptionSplit, Span, split_caption
@@ -76,8 +77,9 @@ def caption_hints(split: CaptionSplit, caption: str | None) -> CaptionHints:
     letters = {lab[0] for lab in split.labels if len(lab) <= 3 and lab[0].isalpha()}
     letters |= {c.swapcase() for c in letters if c.swapcase() not in THIN}
     named = frozenset(lab.lower() for part in split.parts for lab in part.labels if len(lab) == 1)
+    count = len({lab.lower() for lab in split.labels})
     return CaptionHints(
-        frozenset(letters), True, named if split.style == "leading" else frozenset()
+        frozenset(letters), True, named if split.style == "leading" else frozenset(), count
     )
 
 
@@ -120,6 +122,7 @@ class Segmenter:
                 "subcaption_spans": span_structs(spans),
                 "caption_preamble": (split.preamble or None) if split.parts else None,
                 "seg_method": "no_image",
+                "seg_detail": "the record has no image",
                 "align_status": "no_image",
             },
         )
@@ -138,7 +141,8 @@ class Segmenter:
                 "subcaption": record.get("caption"),
                 "subcaption_spans": span_structs(whole_caption(record.get("caption"))),
                 "seg_method": seg.method,
-                "seg_score": seg.score,
+                "seg_detail": seg.detail,
+                "seg_score": calibrated_score(seg.method),
                 "align_status": "single",
             },
         )
@@ -154,7 +158,8 @@ class Segmenter:
                 "subcaption": record.get("caption"),
                 "subcaption_spans": span_structs(whole_caption(record.get("caption"))),
                 "seg_method": "parent",
-                "seg_score": seg.score,
+                "seg_detail": f"{seg.method}: {seg.detail}",
+                "seg_score": None,
                 "align_status": "parent",
             },
         )
@@ -190,7 +195,8 @@ class Segmenter:
                         "subcaption_spans": span_structs(al.spans),
                         "caption_preamble": al.preamble,
                         "seg_method": seg.method,
-                        "seg_score": panel.score,
+                        "seg_detail": seg.detail,
+                        "seg_score": calibrated_score(seg.method),
                         "align_status": al.status,
                     },
                 )

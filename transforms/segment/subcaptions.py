@@ -21,11 +21,14 @@ import re
 from dataclasses import dataclass
 
 from transforms.segment.caption_spans import CollapsedCaption, Span
+from transforms.segment.marker_chain import Marker, best_chain, label_order
 
 _LABEL = r"[A-Za-z](?:[0-9]{1,2})?(?![A-Za-z0-9])"
 # "&" joins labels only between spaces: "H&E" and "R&D" are words, not "H and E"
 _SEP = r"\s*(?:,\s*(?:and\s+|&\s*)?|and|(?<=\s)&(?=\s)|to|[-–—−~])\s*"
-_GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL})*"
+# a group names at most 40 labels: unbounded, a run of "a - b - c …" that never closes is
+# matched again from each of its labels, quadratic in its length
+_GROUP = rf"{_LABEL}(?:{_SEP}{_LABEL}){{0,39}}"
 _LABEL_RE = re.compile(r"([A-Za-z])([0-9]{1,2})?")
 _RANGE_RE = re.compile(r"[-–—−~]|\bto\b")
 # a bare marker: the group and what closes it (". , : )" or, Nature style, a space)
@@ -38,7 +41,7 @@ _POSITION_RE = re.compile(
     r"(?:\s+(?:panels?|rows?|columns?|images?|graphs?|plots?))?\s*[:,]?\s",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?:^|[.;:!?]\)?|[;,]\s*and)\s*$")
+_STOPS = ".;:!?"  # what ends a sentence before a marker
 _FORWARD_CUE = re.compile(
     r"\b(?:in|of|for|from|at|on|with|by|to|under|after|before|between|shows?|showing)\s*$", re.I
 )
@@ -51,8 +54,7 @@ _SHARED_START = re.compile(
     re.IGNORECASE,
 )
 _STRIP = " ,;:.-–"
-_LEADING_WORDS = re.compile(r"^(?:and|or|while|whereas)\s+", re.IGNORECASE)
-_TRAILING_WORDS = re.compile(r"[\s,;]+(?:and|or)$", re.IGNORECASE)
+_LEADING_WORDS = re.compile(r"(?:and|or|while|whereas)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -101,34 +103,6 @@ class _Part:
     spans: tuple[Span, ...]
 
 
-@dataclass(frozen=True)
-class _Marker:
-    start: int
-    end: int
-    labels: tuple[str, ...]
-    weight: int  # 3 at a sentence start, 1 inside a sentence
-    strong: bool = False  # "(A) Text", "A. Text", "A) Text" at a sentence start
-
-    @property
-    def first(self) -> tuple[int, int]:
-        return _order(self.labels[0])
-
-    @property
-    def last(self) -> tuple[int, int]:
-        return _order(self.labels[-1])
-
-    @property
-    def upper(self) -> bool:
-        return self.labels[0][0].isupper()
-
-
-def _order(label: str) -> tuple[int, int]:
-    m = _LABEL_RE.fullmatch(label)
-    if m is None:
-        return (-1, 0)
-    return (ord(m.group(1).lower()) - ord("a"), int(m.group(2) or 0))
-
-
 def expand_group(group: str) -> tuple[str, ...]:
     """'A–C' -> (A, B, C); 'a, b and d' -> (a, b, d); 'B1-B3' -> (B1, B2, B3)."""
     labels: list[str] = []
@@ -163,23 +137,47 @@ def _paren_labels(m: re.Match) -> tuple[str, ...]:
 
 
 def _at_sentence_start(text: str, pos: int, title_end: int = -1) -> bool:
-    return pos == title_end or bool(_SENTENCE_END.search(text[:pos]))
+    """Whether `pos` follows a sentence end: the text start, ". ; : ! ?" (maybe with ")"),
+    or "; and" / ", and". Looks back over the few characters before `pos` only, so finding
+    every marker of a caption stays linear in its length."""
+    if pos == title_end:
+        return True
+    end = _skip_space_back(text, pos)
+    if end == 0:
+        return True
+    last = text[end - 1]
+    if last in _STOPS or last == ")" and end > 1 and text[end - 2] in _STOPS:
+        return True
+    if text.startswith("and", end - 3, end):
+        before = _skip_space_back(text, end - 3)
+        return before > 0 and text[before - 1] in ";,"
+    return False
 
 
-def _leading_candidates(text: str, title_end: int = -1) -> list[_Marker]:
-    found: dict[int, _Marker] = {}
+def _skip_space_back(text: str, pos: int) -> int:
+    while pos > 0 and text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _leading_candidates(text: str, title_end: int = -1) -> list[Marker]:
+    found: dict[int, Marker] = {}
+    opened, closed, counted = 0, 0, 0  # parentheses before `counted`, counted as we go
     for m in _PAREN_RE.finditer(text):
         after = text[m.end() : m.end() + 5]
         at_start = _at_sentence_start(text, m.start(), title_end)
         if at_start and not re.match(r"\s*(?:,|and\b|or\b)", after):
             strong = after.strip()[:1].isupper()
-            found[m.start()] = _Marker(m.start(), m.end(), _paren_labels(m), 3, strong)
+            found[m.start()] = Marker(m.start(), m.end(), _paren_labels(m), 3, strong)
         elif re.match(r" [A-Z][a-z]", after):  # "… supplement 1A (B) TCR MC and …"
-            found[m.start()] = _Marker(m.start(), m.end(), _paren_labels(m), 1)
+            found[m.start()] = Marker(m.start(), m.end(), _paren_labels(m), 1)
     for m in _BARE_RE.finditer(text):
         if m.start() in found or m.start() > 0 and text[m.start() - 1] == "(":
             continue
-        if text.count("(", 0, m.start()) > text.count(")", 0, m.start()):
+        opened += text.count("(", counted, m.start())
+        closed += text.count(")", counted, m.start())
+        counted = m.start()
+        if opened > closed:
             continue  # inside parentheses: "(A, B, C)" is not three markers
         closer = m.group(2) or " "
         after = text[m.end() : m.end() + 2].strip()[:1]
@@ -195,36 +193,8 @@ def _leading_candidates(text: str, title_end: int = -1) -> list[_Marker]:
             # "A Western blot …" is English; "A Schematic" style needs a following "B …"
             weight = 2
         strong = weight == 3 and closer in ".)" and after[:1].isupper()
-        found[m.start()] = _Marker(m.start(), m.end(), expand_group(m.group(1)), weight, strong)
+        found[m.start()] = Marker(m.start(), m.end(), expand_group(m.group(1)), weight, strong)
     return [found[k] for k in sorted(found)]
-
-
-def _best_chain(markers: list[_Marker]) -> list[_Marker]:
-    """Heaviest increasing run of markers starting at 'a'/'A', all of one case."""
-    best: list[tuple[int, int]] = []  # (score, previous index) per marker
-    for i, m in enumerate(markers):
-        score, prev = (m.weight, -1) if m.first == (0, 0) else (-1, -1)
-        for j in range(i):
-            p = markers[j]
-            # first labels ascend; "(B) and (E) … (C) and (F)" interleave their second ones
-            if best[j][0] < 0 or p.upper != m.upper or p.end > m.start or m.first <= p.first:
-                continue
-            if best[j][0] + m.weight > score:
-                score, prev = best[j][0] + m.weight, j
-        best.append((score, prev))
-    if not best:
-        return []
-    end = max(range(len(best)), key=lambda i: (best[i][0], -i))
-    chain: list[_Marker] = []
-    while end >= 0 and best[end][0] >= 0:
-        chain.append(markers[end])
-        end = best[end][1]
-    chain.reverse()
-    if all(m.weight < 2 for m in chain):
-        return []
-    if sum(len(m.labels) for m in chain) < 2 and not chain[0].strong:
-        return []
-    return chain
 
 
 def _trim(text: str, start: int, end: int, chars: str = " ") -> Span:
@@ -239,13 +209,23 @@ def _trim(text: str, start: int, end: int, chars: str = " ") -> Span:
 def _clean(text: str, start: int, end: int) -> Span:
     """The span without edge punctuation and a dangling "and"/"or" at either end."""
     start, end = _trim(text, start, end, _STRIP)
-    leading = _LEADING_WORDS.match(text[start:end])
+    leading = _LEADING_WORDS.match(text, start, end)
     if leading:
-        start += leading.end()
-    trailing = _TRAILING_WORDS.search(text[start:end])
-    if trailing:
-        end = start + trailing.start()
+        start = leading.end()
+    end = _without_trailing_conjunction(text, start, end)
     return _trim(text, start, end, _STRIP)
+
+
+def _without_trailing_conjunction(text: str, start: int, end: int) -> int:
+    """The end of a span without a trailing "and"/"or" and the spaces, commas and
+    semicolons before it (scanning back, where a regex search would retry every start)."""
+    for word in ("and", "or"):
+        if end - start > len(word) and text[end - len(word) : end].lower() == word:
+            cut = end - len(word)
+            while cut > start and (text[cut - 1].isspace() or text[cut - 1] in ",;"):
+                cut -= 1
+            return cut if cut < end - len(word) else end
+    return end
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:
@@ -269,13 +249,13 @@ def _split_shared_tail(text: str, start: int, end: int) -> tuple[Span, Span]:
 def _with_inline(labels: tuple[str, ...], body: str, named: set[str]) -> tuple[str, ...]:
     """Add the labels a part refers to inline ("cuvettes (B)") that no marker opens, of the
     markers' case and within their range (so "(E)-α-bergamotene" after "(C)" is not one)."""
-    top = max(_order(lab) for lab in named)
+    top = max(label_order(lab) for lab in named)
     upper = labels[0][0].isupper()
     extra = [
         lab
         for m in _PAREN_RE.finditer(body)
         for lab in _paren_labels(m)
-        if lab not in named and _order(lab) < top and lab[0].isupper() == upper
+        if lab not in named and label_order(lab) < top and lab[0].isupper() == upper
     ]
     return tuple(dict.fromkeys(labels + tuple(extra)))
 
@@ -283,7 +263,7 @@ def _with_inline(labels: tuple[str, ...], body: str, named: set[str]) -> tuple[s
 _Split = tuple[list[Span], list[_Part], str]  # preamble spans, parts, style
 
 
-def _from_chain(text: str, chain: list[_Marker]) -> _Split:
+def _from_chain(text: str, chain: list[Marker]) -> _Split:
     named = {lab for m in chain for lab in m.labels}
     parts = []
     tail = (len(text), len(text))
@@ -357,7 +337,7 @@ def split_caption(caption: str | None, title: str | None = None) -> CaptionSplit
     text = caption_text.text
     title = re.sub(r"\s+", " ", title or "").strip()
     title_end = len(title) + 1 if title and text.startswith(title + " ") else -1
-    chain = _best_chain(_leading_candidates(text, title_end))
+    chain = best_chain(_leading_candidates(text, title_end))
     found = (
         _from_chain(text, chain)
         if chain

@@ -14,8 +14,10 @@ words in its parent's caption).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import accumulate
 
 import ahocorasick
 
@@ -50,9 +52,20 @@ def _cue_automaton() -> tuple[ahocorasick.Automaton, list[tuple[int, int, str, b
     return automaton, values
 
 
-def inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
-    """Whether [start, end) lies within one of the spans."""
-    return any(s <= start and end <= e for s, e in spans)
+class SpanCover:
+    """Spans to test containment against in O(log n): a panel's own text can be thousands
+    of pieces (an inline-style caption names its panel once a sentence), and testing every
+    match against every piece would be quadratic in the caption's length."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.reach = list(accumulate((end for _, end in ordered), max))  # furthest end so far
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether [start, end) lies within one of the spans."""
+        index = bisect_right(self.starts, start)
+        return index > 0 and self.reach[index - 1] >= end
 
 
 def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
@@ -61,21 +74,20 @@ def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
     tokens = analysis.tokens
     if not tokens.words:
         return []
+    cover = None if within is None else SpanCover(within)
     # (token count, first token, tag, strong) for every concept and cue hit
     hits = [
         (m.last - m.first, m.first, m.concept.modality, True)
         for m in analysis.matches
-        if m.concept.modality
-        and not m.negated
-        and (within is None or inside(m.start, m.end, within))
+        if m.concept.modality and not m.negated and (cover is None or cover.covers(m.start, m.end))
     ]
     automaton, values = _cue_automaton()
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
         first = tokens.word_at(end - length + 2)
-        if within is not None:
+        if cover is not None:
             spans = tokens.spans
-            if not inside(spans[first][0], spans[first + ntok - 1][1], within):
+            if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
                 continue
         hits.append((ntok, first, tag, strong))
     hits.sort(key=lambda h: (-h[0], h[1]))

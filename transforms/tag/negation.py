@@ -86,21 +86,23 @@ def negated_flags(tokens: Tokens, ranges: list[tuple[int, int]]) -> list[bool]:
     for i, word in enumerate(words):
         at.setdefault(word, []).append(i)
     pseudo = {i for first, last in _find(words, at, PSEUDO) for i in range(first, last)}
-    pre = [(f, lst) for f, lst in _find(words, at, PRE_CUES) if f not in pseudo]
-    post = [(f, lst) for f, lst in _find(words, at, POST_CUES) if f not in pseudo]
+    # cue firsts by the token a pre cue ends at, and post cue firsts: each concept looks
+    # only at the few tokens of its window, so a text of many cues and concepts stays linear
+    pre_firsts_by_last: dict[int, list[int]] = {}
+    for cue_first, cue_last in _find(words, at, PRE_CUES):
+        if cue_first not in pseudo:
+            pre_firsts_by_last.setdefault(cue_last, []).append(cue_first)
+    post_firsts = {f for f, _ in _find(words, at, POST_CUES) if f not in pseudo}
     clause = _clauses(tokens)
     flags = []
     for first, last in ranges:
         negated = any(
-            cue_last <= first
-            and first - cue_last < PRE_WINDOW
-            and clause[cue_first] == clause[first]
-            for cue_first, cue_last in pre
+            clause[cue_first] == clause[first]
+            for cue_last in range(max(0, first - PRE_WINDOW + 1), first + 1)
+            for cue_first in pre_firsts_by_last.get(cue_last, ())
         ) or any(
-            cue_first >= last
-            and cue_first - last < POST_WINDOW
-            and clause[cue_first] == clause[last - 1]
-            for cue_first, _ in post
+            cue_first in post_firsts and clause[cue_first] == clause[last - 1]
+            for cue_first in range(last, last + POST_WINDOW)
         )
         flags.append(negated)
     return flags

@@ -26,7 +26,7 @@ from transforms.ledger import UnitResult
 from transforms.segment.subcaptions import Span, split_caption
 from transforms.tag.concepts import ConceptMatcher
 from transforms.tag.language import caption_language
-from transforms.tag.modality import inside, modality_tags
+from transforms.tag.modality import SpanCover, modality_tags
 from transforms.tag.normalise import tokenize
 
 
@@ -66,7 +66,8 @@ class Tagger:
     ) -> tuple[list[dict], list[str]]:
         analysis = self.matcher.analyse(caption)
         if scope is not None:
-            matches = [m for m in analysis.matches if inside(m.start, m.end, scope.text)]
+            cover = SpanCover(scope.text)
+            matches = [m for m in analysis.matches if cover.covers(m.start, m.end)]
             modalities = modality_tags(analysis, scope.subcaption) or modality_tags(
                 analysis, scope.text
             )
