@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet",
         action="store_true",
-        help="Beam's logs (workers too) go to OUTPUT.beam.log instead of the terminal",
+        help="no live progress line; Beam's logs (workers too) go to OUTPUT.beam.log instead "
+        "of the terminal",
     )
     for spec in STAGES.values():
         group = parser.add_argument_group(spec.name)
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         and not os.path.exists(args.input)
     ):
         parser.error(f"--input {args.input!r} does not exist")
+    set_filesystem_options(beam_args)
     problem = output_problem(args.output)
     if problem:
         parser.error(f"--output {args.output!r} cannot be written: {problem}")
@@ -142,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(s["ledger_ok"] for s in stats.values()) else 1
 
 
+def set_filesystem_options(beam_args: list[str]) -> None:
+    """Object-store options (--s3_endpoint_url, credentials, ...) for the driver's own file
+    work: the output probe, resume and folder replacement, before any pipeline exists."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    FileSystems.set_options(PipelineOptions(beam_args))
+
+
 def output_problem(output: str) -> str | None:
     """Why `output` cannot be written, found before any work starts (None: it can)."""
     from apache_beam.io.filesystems import FileSystems
@@ -151,7 +162,7 @@ def output_problem(output: str) -> str | None:
         if "://" not in output:
             os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
         with FileSystems.create(probe) as handle:
-            handle.write(b"")
+            handle.write(b"probe")  # S3 rejects an empty multipart upload
         FileSystems.delete([probe])
     except ValueError as exc:  # Beam: no filesystem for the scheme (a missing extra)
         scheme = output.split("://", 1)[0]
