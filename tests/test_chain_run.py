@@ -74,7 +74,8 @@ def test_a_failed_chain_keeps_its_completed_stages_and_run_json_says_what_ran(
     assert panels_in == 3 and resumed["segment"]["units_reused"] == panels_in
     tag = resumed["tag"]
     assert tag["units_reused"] == 0 and tag["units_run"] == resumed["segment"]["ledger"]["out"]
-    assert tag["ledger"]["ledger_ok"] is True and tag["seconds"] > 0
+    # the time is recorded, never judged here (speed belongs in benchmarks/)
+    assert tag["ledger"]["ledger_ok"] is True and isinstance(tag["seconds"], float)
     assert chain_record(out)["complete"] is True
 
     (out / RUN_FILE).unlink()

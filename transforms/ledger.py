@@ -147,16 +147,3 @@ class Ledger:
 
 def stats_json(stats: dict[str, Any]) -> str:
     return json.dumps(stats, indent=2, sort_keys=False) + "\n"
-
-
-def ledger_from_stats(stats: dict[str, Any]) -> Ledger:
-    return Ledger(
-        inputs=stats["in"],
-        in_with_output=stats["in_with_output"],
-        in_empty=stats["in_empty"],
-        errors=Counter(stats["errors"]),
-        found=stats["found"],
-        out=stats["out"],
-        dropped=Counter(stats["dropped"]),
-        empty_reasons=Counter(stats.get("in_empty_reasons", {})),
-    )
