@@ -9,6 +9,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from pipeline.stage_spec import StageSpec
+from pipeline.staging import localize_config
 from transforms.ledger import Failure, Ledger, UnitResult, run_unit
 
 RECORDS, DROPS, ERRORS, LEDGER, POOL = "records", "drops", "errors", "ledger", "pool"
@@ -43,7 +44,7 @@ class StageDoFn(beam.DoFn):
 
     def setup(self) -> None:
         # heavy things (automata, models) load once per worker, here
-        self.fn = self.spec.make_fn(self.config)
+        self.fn = self.spec.make_fn(localize_config(self.config, self.spec.staged_paths))
 
     def _count(self, name: str, n: int = 1) -> None:
         if n:
@@ -144,7 +145,7 @@ class PrepareDoFn(beam.DoFn):
         self.prepare = None
 
     def setup(self) -> None:
-        self.prepare = self.spec.prepare(self.config)
+        self.prepare = self.spec.prepare(localize_config(self.config, self.spec.staged_paths))
 
     def process(self, record: dict[str, Any]):
         yield self.prepare(record)

@@ -39,6 +39,7 @@ from pipeline.sinks import (
 )
 from pipeline.sources import LISTING, UNITS, UNRECOGNISED, ReadArticleSources, ReadRecords
 from pipeline.stage_spec import StageSpec
+from pipeline.staging import stage_config_files
 from schemas import SCHEMAS, UNRECOGNISED_SCHEMA
 
 log = logging.getLogger("biomed_curate")
@@ -98,7 +99,7 @@ def build(
     else:
         units = pipeline | ReadRecords(input_uri, batched=first.batched)
     for spec in specs:
-        config = spec.make_config(args)
+        config = stage_config_files(spec.make_config(args), spec.staged_paths, pipeline.options)
         outputs = units | RunStage(spec, config)
         if progress:
             count_progress(

@@ -129,6 +129,9 @@ class StageSpec:
     finalize: Callable[[Any, str, str], None] | None = None
     # config -> (pool result -> (keys added to stats.json, files written beside it by name))
     summary: Callable[[Any], Callable[[Any], tuple[dict[str, Any], dict[str, bytes]]]] | None = None
+    # dotted config fields naming files or folders the workers read (lexicon, model): on a
+    # remote runner local ones are staged, and workers copy gs:// or s3:// ones to local disk
+    staged_paths: tuple[str, ...] = ()
 
 
 def record_key(record: Record) -> tuple[str, str]:

@@ -195,6 +195,7 @@ BALANCE = StageSpec(
     make_fn=make_fn,
     unit_key=record_key,
     prepare=prepare,
+    staged_paths=("entries.entry_list",),
     pool=PoolPass(make_transform=BalancePass),
     batched=True,
     extra_outputs=(

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 
 from pipeline.stage_spec import ExtraOutput, PoolPass, StageSpec, record_key
+from pipeline.staging import localize_config
 from schemas.records import DUPLICATE_SCHEMA
 from transforms.dedup.clusters import make_group_key
 from transforms.dedup.config import EMBED_MODES, DedupConfig
@@ -77,6 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# the files and folders its workers read
+STAGED_PATHS = ("embed_model", "exclude", "exclude_ids")
+
+
 def make_config(args: argparse.Namespace) -> DedupConfig:
     """Options checked on the launching machine: a missing extra or path fails here."""
     try:
@@ -92,11 +97,13 @@ def make_config(args: argparse.Namespace) -> DedupConfig:
             exclude=args.exclude,
             exclude_ids=args.exclude_ids,
         )
-        if config.embed == "caption":
+        # gs:// and s3:// paths are checked through a local copy, as the workers read them
+        checked = localize_config(config, STAGED_PATHS)
+        if checked.embed == "caption":
             check_embed_extra()
-            resolve_model(config.embed_model)
-        if config.exclude or config.exclude_ids:
-            load_eval_set(dataclasses.replace(config, embed="none"))
+            resolve_model(checked.embed_model)
+        if checked.exclude or checked.exclude_ids:
+            load_eval_set(dataclasses.replace(checked, embed="none"))
     except (StageError, ValueError) as exc:
         raise SystemExit(f"dedup: {getattr(exc, 'message', exc)}") from exc
     return dataclasses.replace(config, accelerator=args.dedup_accelerator)
@@ -119,4 +126,5 @@ DEDUP = StageSpec(
     group_key=make_group_key,
     extra_outputs=(ExtraOutput("duplicates", DUPLICATE_SCHEMA, "key"),),
     resource_hints=resource_hints,
+    staged_paths=STAGED_PATHS,
 )

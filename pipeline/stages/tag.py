@@ -95,4 +95,5 @@ TAG = StageSpec(
     make_config=make_config,
     make_fn=make_fn,
     unit_key=record_key,
+    staged_paths=("artefact", "lexicon_tsv"),
 )
