@@ -71,7 +71,15 @@ def create_app(root: str) -> Starlette:
             facets = counting.result(timeout=FACET_WAIT_S)
         except TimeoutError:
             facets = None  # not counted yet: the template shows text boxes
-        return page("grid.html", result=result, filters=active, facets=facets, page_url=page_url)
+        pruned = explorer.out.read_json(result.stage, "pruned.json")  # --no-intermediate
+        return page(
+            "grid.html",
+            result=result,
+            filters=active,
+            facets=facets,
+            page_url=page_url,
+            pruned=pruned,
+        )
 
     def facets_of(stage: str) -> dict[str, list[tuple[str, int]]]:
         return {name: explorer.facet(stage, name) for name in FACETS}

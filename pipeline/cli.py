@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 from pipeline.options import unknown_options
+from pipeline.prune import is_pruned
 from pipeline.runner import run, stage_folders
 from pipeline.stages import STAGES
 from transforms.extract.images import DEFAULT_MAX_PIXELS
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-empty",
         action="store_true",
         help="exit 0 even when the input yields no article sources or records",
+    )
+    parser.add_argument(
+        "--no-intermediate",
+        action="store_true",
+        help="`all` only: keep the records of deduped and export alone; every other stage "
+        "keeps its ledger, errors, dropped rows and extra tables (pruned.json says so)",
     )
     parser.add_argument(
         "--quiet",
@@ -116,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         parser.error(f"--output {args.output!r} cannot be written: {problem}")
     chain = args.stage == "all"
+    if args.no_intermediate and not chain:
+        parser.error("--no-intermediate is for `all`: a single stage's records are its output")
     specs = list(STAGES.values()) if chain else [STAGES[args.stage]]
     if args.quiet and "://" not in args.output:
         log_path = f"{args.output.rstrip('/')}.beam.log"
@@ -131,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             print("          up to date: same input and options, not run again (--force runs it)")
         if stage_stats["errors"] or stage_stats["dropped"]:
             print(f"          errors={stage_stats['errors']} dropped={stage_stats['dropped']}")
-        print(f"          -> {folders[name]}")
+        kept = "" if not is_pruned(folders[name]) else " (records not kept: --no-intermediate)"
+        print(f"          -> {folders[name]}{kept}")
     first = next(iter(stats.values()), None)
     if first is not None and first["in"] == 0 and not args.allow_empty:
         print(

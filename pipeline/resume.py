@@ -16,6 +16,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.prune import is_pruned
 from pipeline.sinks import read_stats
 from pipeline.stage_spec import StageSpec
 
@@ -66,4 +67,9 @@ def leading_completed(
             break
         done[spec.name] = stats
         input_uri = folders[spec.name]
+    # a stage that must run needs its input's records: one removed by --no-intermediate
+    # makes the stage before it run again too
+    while done and len(done) < len(specs) and is_pruned(folders[list(done)[-1]]):
+        done.popitem()
+        input_uri = folders[list(done)[-1]] if done else args.input
     return done, input_uri

@@ -28,6 +28,7 @@ from pipeline.folders import (
 from pipeline.ledger_check import rows_written, write_checked_stats
 from pipeline.options import beam_args_with_defaults, runner_name, set_single_thread_env
 from pipeline.progress import CountInto, StageProgress, write_total
+from pipeline.prune import prune_before
 from pipeline.resume import leading_completed, run_record, write_run_record
 from pipeline.run_stage import ERRORS, RECORDS, RunStage
 from pipeline.sinks import (
@@ -243,6 +244,9 @@ def run(
                 )
                 seconds[spec.name], failed = time.monotonic() - begun, None
                 input_uri = folders[spec.name]
+                if getattr(args, "no_intermediate", False):
+                    for name in prune_before([s.name for s in specs], spec.name, folders):
+                        log.info("--no-intermediate: removed the records of %s", name)
     finally:
         if progress:
             shutil.rmtree(progress, ignore_errors=True)
