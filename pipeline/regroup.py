@@ -34,10 +34,10 @@ class RegroupDoFn(beam.DoFn):
         self.stage = stage
         self.regroup = regroup
 
-    def process(self, unit: tuple[str, Any]):
+    def process(self, unit: tuple[str, Any], side: Any = None):
         group_key, records = unit[0], list(unit[1])
         try:
-            result = self.regroup.fn((group_key, records))
+            result = self.regroup.fn((group_key, records), side)
             kept, drops = list(result.records), list(result.drops)
         except StageError as exc:
             kept = []
@@ -57,19 +57,30 @@ class RegroupDoFn(beam.DoFn):
 
 
 class RegroupRecords(beam.PTransform):
-    def __init__(self, stage: str, regroup: Regroup) -> None:
+    """`side_rows`: the rows of the regroup's side table, when it names one."""
+
+    def __init__(self, stage: str, regroup: Regroup, side_rows=None) -> None:
         super().__init__(label=f"Regroup{stage.capitalize()}")
         self.stage = stage
         self.regroup = regroup
+        self.side_rows = side_rows
 
     def expand(self, records):
-        group_of = self.regroup.group_key
+        group_of, index = self.regroup.group_key, self.regroup.index or list
+        side = {}
+        if self.side_rows is not None:
+            value = (
+                self.side_rows
+                | "SideRows" >> beam.combiners.ToList()
+                | "SideIndex" >> beam.Map(index)
+            )
+            side = {"side": beam.pvalue.AsSingleton(value)}
         return (
             records
             | "Key" >> beam.Map(lambda r: (group_of(r), r))
             | "Group" >> beam.GroupByKey()
             | "Decide"
-            >> beam.ParDo(RegroupDoFn(self.stage, self.regroup)).with_outputs(
+            >> beam.ParDo(RegroupDoFn(self.stage, self.regroup), **side).with_outputs(
                 DROPS, LEDGER, main="records"
             )
         )

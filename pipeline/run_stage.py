@@ -188,7 +188,9 @@ class RunStage(beam.PTransform):
         if spec.regroup is not None:
             from pipeline.regroup import RegroupRecords
 
-            regrouped = records | RegroupRecords(spec.name, spec.regroup)
+            side_table = spec.regroup.side_table
+            side_rows = outs[extra_tag(side_table)] if side_table else None
+            regrouped = records | RegroupRecords(spec.name, spec.regroup, side_rows)
             records = regrouped["records"]
             drops = (drops, regrouped[DROPS]) | "AllDrops" >> beam.Flatten()
             ledgers = (ledgers, regrouped[LEDGER]) | "AllLedgers" >> beam.Flatten()

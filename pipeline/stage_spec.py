@@ -54,7 +54,12 @@ class Regroup:
     some and drops the rest (extract's one source per article)."""
 
     group_key: Callable[[Record], str]
-    fn: Callable[[tuple[str, list[Record]]], UnitResult]
+    # (group, side) -> kept records and drops; `side` is None without a side table
+    fn: Callable[[tuple[str, list[Record]], Any], UnitResult]
+    # an extra table of the units whose rows, made one value by `index`, reach `fn` as
+    # `side` (extract: the retraction notices' targets)
+    side_table: str | None = None
+    index: Callable[[list[Record]], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,15 @@ ENTRY_COUNT_SCHEMA = pa.schema(
         pa.field("count_after", pa.int64()),  # records holding it that balance kept
     ]
 )
+# extract's `notices-*`: one row per article a retraction notice in the input retracts
+NOTICE_SCHEMA = pa.schema(
+    [
+        pa.field("retracts", pa.string(), nullable=False),  # doi:…, pmcid:PMC…, pmid:…
+        pa.field("notice_key", pa.string()),  # the notice's article key
+        pa.field("source_uri", pa.string()),
+    ]
+)
+
 DUPLICATE_SCHEMA = pa.schema(
     [
         pa.field("key", pa.string(), nullable=False),  # the record removed

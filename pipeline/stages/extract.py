@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.sources import open_stream, read_bytes
-from pipeline.stage_spec import Regroup, StageSpec
+from pipeline.stage_spec import ExtraOutput, Regroup, StageSpec
+from schemas import NOTICE_SCHEMA
 from transforms.extract.extractor import MAX_MEDIA_BYTES, ExtractConfig, Extractor
+from transforms.extract.notices import NOTICES, notice_index
 from transforms.extract.packages import MAX_MEMBER_BYTES, MAX_PACKAGE_BYTES
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES
 from transforms.extract.retracted import digest, drop_retracted, parse_pmcids
@@ -133,5 +135,9 @@ EXTRACT = StageSpec(
     make_fn=make_fn,
     unit_key=unit_key,
     # two sources of one article (versions, XML and PDF, folder and package): one wins
-    regroup=Regroup(group_key=article_group_key, fn=resolve_article),
+    # and a retraction notice in the input drops the figures of the article it names
+    regroup=Regroup(
+        group_key=article_group_key, fn=resolve_article, side_table=NOTICES, index=notice_index
+    ),
+    extra_outputs=(ExtraOutput(NOTICES, NOTICE_SCHEMA, "retracts"),),
 )

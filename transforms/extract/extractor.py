@@ -18,6 +18,7 @@ from transforms.extract.images import (
 from transforms.extract.jats import FigureCandidate, ParsedArticle, parse_articles
 from transforms.extract.jats_meta import ArticleMeta
 from transforms.extract.media import MediaIndex
+from transforms.extract.notices import NOTICES
 from transforms.extract.packages import MAX_MEMBER_BYTES, MAX_PACKAGE_BYTES, read_package
 from transforms.extract.pdf import DEFAULT_DPI, DEFAULT_MAX_PAGES, PdfConfig
 from transforms.extract.pdf_records import PdfFallback, pdf_unit
@@ -201,6 +202,9 @@ class Extractor:
             if parsed.notice:
                 notices.append(parsed.notice)
             akey = article_key(parsed.meta.pmcid, parsed.meta.doi, fallback)
+            for target in parsed.retracts:
+                notice = {"retracts": target, "notice_key": akey, "source_uri": uri}
+                result.extra.setdefault(NOTICES, []).append(notice)
             base = new_record(
                 FIGURE_SCHEMA,
                 source_kind="jats",

@@ -32,6 +32,7 @@ from transforms.extract.jats_text import (
     local,
     nearest_ancestor,
 )
+from transforms.extract.notices import RETRACTING_TYPES, retraction_targets
 from transforms.ledger import StageError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -68,6 +69,8 @@ class ParsedArticle:
     # figures that have no graphic at all: (fig id or position, label)
     without_graphic: list[str]
     notice: str | None = None  # article type of a retraction/correction notice
+    # what a retraction notice retracts: `doi:…`, `pmcid:PMC…`, `pmid:…` (notices.py)
+    retracts: tuple[str, ...] = ()
 
 
 def parse_xml(data: bytes, uri: str = "", prune: bool = False) -> etree._ElementTree:
@@ -334,7 +337,9 @@ def figure_candidates(figs: list[etree._Element]) -> tuple[list[FigureCandidate]
 def parse_article(article: etree._Element) -> ParsedArticle:
     meta = article_meta(article)
     if (meta.article_type or "").lower() in NOTICE_TYPES:
-        return ParsedArticle(meta, [], [], notice=meta.article_type.lower())
+        notice = meta.article_type.lower()
+        retracts = retraction_targets(article) if notice in RETRACTING_TYPES else ()
+        return ParsedArticle(meta, [], [], notice=notice, retracts=retracts)
     parts = article_parts(article)
     figures, without_graphic = figure_candidates(parts.figs)
     if figures:

@@ -26,6 +26,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from transforms.extract.notices import record_ids
+from transforms.extract.retracted import RETRACTED
 from transforms.extract.sources import ARCHIVE_SUFFIXES
 from transforms.keys import article_of
 from transforms.ledger import Drop, StageError, UnitResult
@@ -109,10 +111,13 @@ def choose_source(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any
     return sorted(winner.records, key=lambda r: r["key"]), drops
 
 
-def resolve_article(unit: tuple[str, Iterable[dict[str, Any]]], pool: object = None) -> UnitResult:
+def resolve_article(
+    unit: tuple[str, Iterable[dict[str, Any]]], retracted_by: dict[str, str] | None = None
+) -> UnitResult:
     """Grouped unit function: (article key, its figure records) -> kept records and drops.
 
-    `pool` is unused: the contract passes every unit function the whole-pool result.
+    `retracted_by` maps the articles that retraction notices in the input name (`doi:…`,
+    `pmcid:PMC…`, `pmid:…`) to the notice's key: their records are dropped, `retracted`.
     """
     group_key, records = unit
     records = list(records)
@@ -121,7 +126,19 @@ def resolve_article(unit: tuple[str, Iterable[dict[str, Any]]], pool: object = N
         raise StageError(
             "mixed_group", f"group {group_key!r} holds records of other articles: {strays[:3]}"
         )
+    retracted = []
+    if retracted_by:
+        for record in records:
+            named = sorted(record_ids(record) & retracted_by.keys())
+            if named:
+                detail = f"{named[0]} is retracted by notice {retracted_by[named[0]]}"
+                retracted.append(
+                    Drop(record["key"], RETRACTED, record.get("source_uri") or "", detail)
+                )
+        gone = {d.key for d in retracted}
+        records = [r for r in records if r["key"] not in gone]
     kept, drops = choose_source(records)
+    drops = [*retracted, *drops]
     return UnitResult(
         records=kept, drops=drops, empty_reason=None if kept else "no_records_in_group"
     )
