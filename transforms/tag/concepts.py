@@ -2,13 +2,18 @@
 
 Keys are whole-token phrases (see `normalise`), so matching is case-, punctuation-,
 hyphen- and plural-insensitive while every match maps back to exact `caption` offsets.
-Overlaps resolve to the longest match (then the leftmost). A string that names several
+Overlaps resolve to the longest match (then the leftmost); the concepts named inside a
+chosen match are kept too, marked `nested` ("pleural effusion" also names Effusion, "CT scan"
+Scanning, "chest radiograph" Chest), as QuickUMLS-style annotators such as ROCO's list them.
+Matches that cross a chosen one's edge are dropped. A string that names several
 concepts (UMLS homonyms such as "renal calculi": Kidney Calculi and Nephrolithiasis) yields
 one match per concept, all with the same span. Abbreviations are matched
 conservatively: only as whole tokens in their written case ("CT", not "ct" or "Ct"),
 never when they are on the ambiguous stop-list, and two-letter ones only when allowed.
-Bare words the lexicon's own evidence marks as generic (`generic`: "right", "arrow") are
-withheld alone and still match inside longer names ("right ventricle").
+Word forms derived by suffix rewrites the lexicon's own names teach (`variants`:
+"jejunal", "ultrasonogram") match too. Bare words the lexicon's own evidence marks as
+generic (`generic`: "right", "arrow") are withheld alone and still match inside longer
+names ("right ventricle").
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS, TWO_LETTER_ALLOWED
 from transforms.tag.generic import GenericWords, find_generic_words, is_abbreviation
 from transforms.tag.negation import negated_flags
 from transforms.tag.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
+from transforms.tag.variants import derived_forms
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+DIAGNOSTIC_PROCEDURE = "T060"
 
 Plain = tuple[int, ...] | None
 
@@ -45,6 +52,7 @@ class Match(NamedTuple):  # a tuple: built per match, so cheap to make
     first: int  # token range [first, last)
     last: int
     negated: bool
+    nested: bool = False  # inside a longer chosen match (modality tags ignore these)
 
     def as_struct(self) -> dict[str, Any]:
         c = self.concept
@@ -87,6 +95,11 @@ class ConceptMatcher:
                 for key, form in _keys_of(term):
                     rank = 0 if key == preferred else 1
                     table.setdefault(key, []).append((rank, index, form))
+        for index, forms in derived_forms(self.concepts, self.generic.withheld).items():
+            for form in forms:
+                for key in term_keys(form):
+                    table.setdefault(key, []).append((2, index, None))
+        self.modality_concepts = modality_concepts(self.concepts)
         self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         # key id -> (token count, char length of " key ", candidates (concept, case form),
         # the concepts to emit when no candidate has a case form, else None)
@@ -115,22 +128,29 @@ class ConceptMatcher:
             if indices:
                 found.append((-ntok, first, indices))
         found.sort()
-        taken = bytearray(len(tokens.words))
-        chosen = []
+        # owner[t]: 1 + the number of the chosen match holding token t (0: none)
+        owner = [0] * len(tokens.words)
+        chosen: list[tuple[int, int, tuple[int, ...]]] = []
+        inner: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
         for negative_len, first, indices in found:
             last = first - negative_len
-            if any(taken[first:last]):
+            if any(owner[first:last]):
+                holder = owner[first]
+                if holder and owner[last - 1] == holder:
+                    inner.setdefault(holder - 1, []).append((first, last, indices))
                 continue
-            taken[first:last] = b"\x01" * (last - first)
+            owner[first:last] = [len(chosen) + 1] * (last - first)
             chosen.append((first, last, indices))
-        chosen.sort()
-        flags = negated_flags(tokens, [(f, lst) for f, lst, _ in chosen])
+        order = sorted(range(len(chosen)), key=lambda i: chosen[i][0])
+        flags = negated_flags(tokens, [chosen[i][:2] for i in order])
         spans, concepts = tokens.spans, self.concepts
-        matches = [
-            Match(concepts[index], spans[first][0], spans[last - 1][1], first, last, negated)
-            for (first, last, indices), negated in zip(chosen, flags, strict=True)
-            for index in indices
-        ]
+        matches = []
+        for i, negated in zip(order, flags, strict=True):
+            first, last, indices = chosen[i]
+            start, end = spans[first][0], spans[last - 1][1]
+            matches.extend(Match(concepts[x], start, end, first, last, negated) for x in indices)
+            if i in inner:
+                matches.extend(_nested(indices, inner[i], concepts, spans, negated))
         return Analysis(tokens, matches)
 
     def concepts_of(self, text: str | None) -> list[dict[str, Any]]:
@@ -138,6 +158,7 @@ class ConceptMatcher:
 
     def to_bytes(self) -> bytes:
         state = (self.name, self.languages, self.concepts, self.generic, self.keys, self.automaton)
+        state += (self.modality_concepts,)
         return pickle.dumps((FORMAT_VERSION, *state))
 
     @classmethod
@@ -147,8 +168,33 @@ class ConceptMatcher:
             raise ValueError(f"matcher artefact format {version}, expected {FORMAT_VERSION}")
         matcher = cls.__new__(cls)
         matcher.name, matcher.languages, matcher.concepts, matcher.generic = state[:4]
-        matcher.keys, matcher.automaton = state[4:]
+        matcher.keys, matcher.automaton, matcher.modality_concepts = state[4:]
         return matcher
+
+
+def modality_concepts(concepts: list[Concept]) -> dict[str, int]:
+    """modality tag -> the concept that names that modality itself, for the specific tags
+    ("radiology/ct", not "radiology/other") the lexicon has concepts for: the only concept
+    with the tag, or the one with a term inside a term of each of the others ("angiography"
+    in "coronary angiography", "ultrasound" in "cardiac ultrasound"); none when no one is.
+    Only diagnostic procedures (T060: imaging done on a patient, which its wording implies)
+    count; a laboratory procedure's wording names a preparation ("stained", "scale bar")."""
+    by_tag: dict[str, list[int]] = {}
+    for index, concept in enumerate(concepts):
+        tag = concept.modality
+        if tag and not tag.endswith("/other") and DIAGNOSTIC_PROCEDURE in concept.semtypes:
+            by_tag.setdefault(concept.modality, []).append(index)
+    found = {}
+    for tag, indices in by_tag.items():
+        keys = {i: [f" {key_of(t)} " for t in concepts[i].terms] for i in indices}
+        broad = [
+            i
+            for i in indices
+            if all(any(k in o for k in keys[i] for o in keys[j]) for j in indices if j != i)
+        ]
+        if len(broad) == 1:
+            found[tag] = broad[0]
+    return found
 
 
 def _keys_of(term: str) -> list[tuple[str, str | None]]:
@@ -160,6 +206,26 @@ def _keys_of(term: str) -> list[tuple[str, str | None]]:
     if len(key) < 3 or key in STOPWORDS or key.isdigit():
         return []
     return [(k, None) for k in term_keys(term)]
+
+
+def _nested(
+    outer: tuple[int, ...],
+    inner: list[tuple[int, int, tuple[int, ...]]],
+    concepts: list[Concept],
+    spans: list[tuple[int, int]],
+    negated: bool,
+) -> list[Match]:
+    """The matches inside one chosen match, in text order, each concept once and none that
+    the chosen match itself names; they share its negation."""
+    seen = set(outer)
+    out = []
+    for first, last, indices in sorted(inner):
+        for index in indices:
+            if index not in seen:
+                seen.add(index)
+                start, end = spans[first][0], spans[last - 1][1]
+                out.append(Match(concepts[index], start, end, first, last, negated, True))
+    return out
 
 
 def _pick(

@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -68,18 +69,31 @@ class SpanCover:
         return index > 0 and self.reach[index - 1] >= end
 
 
-def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
-    """Sorted "top/sub" tags for one text, from its concepts and wording (only those
-    inside `within`, spans of the analysed text, when given)."""
+class Cue(NamedTuple):
+    """A modality found in the text: by a concept or a wording cue, over tokens [first, last)."""
+
+    tag: str
+    first: int
+    last: int
+    strong: bool
+    by_concept: bool
+
+
+def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[Cue]:
+    """The modality hits that count for one text (only those inside `within`, spans of the
+    analysed text, when given): longest first, overlaps dropped, weak ones only when no
+    strong one was found."""
     tokens = analysis.tokens
     if not tokens.words:
         return []
     cover = None if within is None else SpanCover(within)
-    # (token count, first token, tag, strong) for every concept and cue hit
     hits = [
-        (m.last - m.first, m.first, m.concept.modality, True)
+        Cue(m.concept.modality, m.first, m.last, True, True)
         for m in analysis.matches
-        if m.concept.modality and not m.negated and (cover is None or cover.covers(m.start, m.end))
+        if m.concept.modality
+        and not m.negated
+        and not m.nested
+        and (cover is None or cover.covers(m.start, m.end))
     ]
     automaton, values = _cue_automaton()
     for end, value in automaton.iter(tokens.joined):
@@ -89,16 +103,27 @@ def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
             spans = tokens.spans
             if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
                 continue
-        hits.append((ntok, first, tag, strong))
-    hits.sort(key=lambda h: (-h[0], h[1]))
+        hits.append(Cue(tag, first, first + ntok, strong, False))
+    hits.sort(key=lambda h: (h.first - h.last, h.first))
     taken = bytearray(len(tokens.words))
-    strong_tags, weak_tags = set(), set()
-    for ntok, first, tag, strong in hits:
-        if any(taken[first : first + ntok]):
+    kept = []
+    for hit in hits:
+        if any(taken[hit.first : hit.last]):
             continue
-        taken[first : first + ntok] = b"\x01" * ntok
-        (strong_tags if strong else weak_tags).add(tag)
-    return _prune(strong_tags or weak_tags)
+        taken[hit.first : hit.last] = b"\x01" * (hit.last - hit.first)
+        kept.append(hit)
+    strong = [hit for hit in kept if hit.strong]
+    return strong or kept
+
+
+def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
+    """Sorted "top/sub" tags for one text, from its concepts and wording (only those
+    inside `within`, spans of the analysed text, when given)."""
+    return tags_of(modality_cues(analysis, within))
+
+
+def tags_of(cues: list[Cue]) -> list[str]:
+    return _prune({cue.tag for cue in cues})
 
 
 def _prune(tags: set[str]) -> list[str]:
