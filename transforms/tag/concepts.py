@@ -175,8 +175,9 @@ class ConceptMatcher:
 def modality_concepts(concepts: list[Concept]) -> dict[str, int]:
     """modality tag -> the concept that names that modality itself, for the specific tags
     ("radiology/ct", not "radiology/other") the lexicon has concepts for: the only concept
-    with the tag, or the one with a term inside a term of each of the others ("angiography"
-    in "coronary angiography", "ultrasound" in "cardiac ultrasound"); none when no one is.
+    with the tag, or the one broader than each of the others, broader meaning a term of it
+    is inside a term of the other ("angiography" in "coronary angiography", "ultrasound" in
+    "cardiac ultrasound"), directly or through another; none when no one is.
     Only diagnostic procedures (T060: imaging done on a patient, which its wording implies)
     count; a laboratory procedure's wording names a preparation ("stained", "scale bar")."""
     by_tag: dict[str, list[int]] = {}
@@ -187,11 +188,16 @@ def modality_concepts(concepts: list[Concept]) -> dict[str, int]:
     found = {}
     for tag, indices in by_tag.items():
         keys = {i: [f" {key_of(t)} " for t in concepts[i].terms] for i in indices}
-        broad = [
-            i
+        # i is broader than j when a term of i is inside a term of j; then transitively
+        # (ultrasonography > echocardiography > transesophageal echocardiography)
+        narrower = {
+            i: {j for j in indices if j != i and any(k in o for k in keys[i] for o in keys[j])}
             for i in indices
-            if all(any(k in o for k in keys[i] for o in keys[j]) for j in indices if j != i)
-        ]
+        }
+        for _ in indices:
+            for i in indices:
+                narrower[i] |= {k for j in narrower[i] for k in narrower[j]} - {i}
+        broad = [i for i in indices if len(narrower[i]) == len(indices) - 1]
         if len(broad) == 1:
             found[tag] = broad[0]
     return found

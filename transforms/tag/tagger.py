@@ -89,13 +89,14 @@ class Tagger:
         strong cue ("hypodense", "orthopantomogram", "T2-weighted") stands for the concept
         of its modality when the lexicon has one and nothing matched names it."""
         out = [m.as_struct() for m in matches]
+        wanted = self.matcher.modality_concepts
+        stand_for = [c for c in cues if c.strong and not c.by_concept and c.tag in wanted]
+        if not stand_for:
+            return out
         have = {m.concept.cui for m in matches}
-        spans = analysis.tokens.spans if cues else []
-        for cue in cues:
-            index = self.matcher.modality_concepts.get(cue.tag)
-            if cue.by_concept or not cue.strong or index is None:
-                continue
-            concept = self.matcher.concepts[index]
+        spans = analysis.tokens.spans
+        for cue in stand_for:
+            concept = self.matcher.concepts[wanted[cue.tag]]
             if concept.cui in have:
                 continue
             have.add(concept.cui)
