@@ -19,6 +19,7 @@ names ("right ventricle").
 from __future__ import annotations
 
 import pickle
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -128,29 +129,25 @@ class ConceptMatcher:
             if indices:
                 found.append((-ntok, first, indices))
         found.sort()
-        # owner[t]: 1 + the number of the chosen match holding token t (0: none)
-        owner = [0] * len(tokens.words)
-        chosen: list[tuple[int, int, tuple[int, ...]]] = []
-        inner: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+        taken = bytearray(len(tokens.words))
+        chosen, overlapping = [], []
         for negative_len, first, indices in found:
             last = first - negative_len
-            if any(owner[first:last]):
-                holder = owner[first]
-                if holder and owner[last - 1] == holder:
-                    inner.setdefault(holder - 1, []).append((first, last, indices))
+            if any(taken[first:last]):
+                overlapping.append((first, last, indices))
                 continue
-            owner[first:last] = [len(chosen) + 1] * (last - first)
+            taken[first:last] = b"\x01" * (last - first)
             chosen.append((first, last, indices))
-        order = sorted(range(len(chosen)), key=lambda i: chosen[i][0])
-        flags = negated_flags(tokens, [chosen[i][:2] for i in order])
+        chosen.sort()
+        flags = negated_flags(tokens, [(f, lst) for f, lst, _ in chosen])
         spans, concepts = tokens.spans, self.concepts
-        matches = []
-        for i, negated in zip(order, flags, strict=True):
-            first, last, indices = chosen[i]
-            start, end = spans[first][0], spans[last - 1][1]
-            matches.extend(Match(concepts[x], start, end, first, last, negated) for x in indices)
-            if i in inner:
-                matches.extend(_nested(indices, inner[i], concepts, spans, negated))
+        matches = [
+            Match(concepts[index], spans[first][0], spans[last - 1][1], first, last, negated)
+            for (first, last, indices), negated in zip(chosen, flags, strict=True)
+            for index in indices
+        ]
+        if overlapping:
+            matches = _with_nested(matches, chosen, overlapping, concepts, spans)
         return Analysis(tokens, matches)
 
     def concepts_of(self, text: str | None) -> list[dict[str, Any]]:
@@ -214,23 +211,44 @@ def _keys_of(term: str) -> list[tuple[str, str | None]]:
     return [(k, None) for k in term_keys(term)]
 
 
-def _nested(
-    outer: tuple[int, ...],
-    inner: list[tuple[int, int, tuple[int, ...]]],
+def _with_nested(
+    matches: list[Match],
+    chosen: list[tuple[int, int, tuple[int, ...]]],
+    overlapping: list[tuple[int, int, tuple[int, ...]]],
     concepts: list[Concept],
     spans: list[tuple[int, int]],
-    negated: bool,
 ) -> list[Match]:
-    """The matches inside one chosen match, in text order, each concept once and none that
-    the chosen match itself names; they share its negation."""
-    seen = set(outer)
-    out = []
-    for first, last, indices in sorted(inner):
-        for index in indices:
-            if index not in seen:
-                seen.add(index)
-                start, end = spans[first][0], spans[last - 1][1]
-                out.append(Match(concepts[index], start, end, first, last, negated, True))
+    """`matches` with, after each chosen match, the matches inside it (in text order, each
+    concept once, none the chosen match itself names; they share its negation). Matches
+    that cross a chosen one's edge are dropped."""
+    starts = [first for first, _, _ in chosen]
+    inner: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+    for first, last, indices in overlapping:
+        holder = bisect_right(starts, first) - 1
+        if holder >= 0 and last <= chosen[holder][1]:
+            inner.setdefault(chosen[holder][0], []).append((first, last, indices))
+    if not inner:
+        return matches
+    out: list[Match] = []
+    at, count = 0, len(matches)
+    while at < count:
+        group_end, first = at, matches[at].first
+        while group_end < count and matches[group_end].first == first:
+            group_end += 1  # homonyms share a span: the nested ones follow them all
+        group = matches[at:group_end]
+        out.extend(group)
+        at = group_end
+        if first not in inner:
+            continue
+        seen = {id(m.concept) for m in group}
+        negated = group[0].negated
+        for start_token, last, indices in sorted(inner[first]):
+            for index in indices:
+                concept = concepts[index]
+                if id(concept) not in seen:
+                    seen.add(id(concept))
+                    start, end = spans[start_token][0], spans[last - 1][1]
+                    out.append(Match(concept, start, end, start_token, last, negated, True))
     return out
 
 

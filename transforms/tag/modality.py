@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
@@ -69,6 +70,9 @@ class SpanCover:
         return index > 0 and self.reach[index - 1] >= end
 
 
+_LONGEST_FIRST = itemgetter(0, 1)
+
+
 class Cue(NamedTuple):
     """A modality found in the text: by a concept or a wording cue, over tokens [first, last)."""
 
@@ -87,8 +91,9 @@ def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
     if not tokens.words:
         return []
     cover = None if within is None else SpanCover(within)
+    # plain tuples (minus length, first, tag, last, strong, by concept) until kept: cheap
     hits = [
-        Cue(m.concept.modality, m.first, m.last, True, True)
+        (m.first - m.last, m.first, m.concept.modality, m.last, True, True)
         for m in analysis.matches
         if m.concept.modality
         and not m.negated
@@ -103,17 +108,19 @@ def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
             spans = tokens.spans
             if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
                 continue
-        hits.append(Cue(tag, first, first + ntok, strong, False))
-    hits.sort(key=lambda h: (h.first - h.last, h.first))
+        hits.append((-ntok, first, tag, first + ntok, strong, False))
+    if not hits:
+        return []
+    hits.sort(key=_LONGEST_FIRST)
     taken = bytearray(len(tokens.words))
     kept = []
-    for hit in hits:
-        if any(taken[hit.first : hit.last]):
+    for _, first, tag, last, strong, by_concept in hits:
+        if any(taken[first:last]):
             continue
-        taken[hit.first : hit.last] = b"\x01" * (hit.last - hit.first)
-        kept.append(hit)
-    strong = [hit for hit in kept if hit.strong]
-    return strong or kept
+        taken[first:last] = b"\x01" * (last - first)
+        kept.append(Cue(tag, first, last, strong, by_concept))
+    strong_ones = [cue for cue in kept if cue.strong]
+    return strong_ones or kept
 
 
 def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
