@@ -19,7 +19,7 @@ names ("right ventricle").
 from __future__ import annotations
 
 import pickle
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -121,10 +121,10 @@ class ConceptMatcher:
         tokens = tokenize(text or "")
         if not tokens.words or not self.keys:
             return Analysis(tokens, [])
-        found, keys, word_at = [], self.keys, tokens.word_at
+        found, keys, offsets = [], self.keys, tokens.offsets
         for end, key_id in self.automaton.iter(tokens.joined):
             ntok, length, candidates, plain = keys[key_id]
-            first = word_at(end - length + 2)
+            first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
             indices = plain or _pick(candidates, tokens, first, first + ntok)
             if indices:
                 found.append((-ntok, first, indices))
@@ -229,19 +229,16 @@ def _with_nested(
             inner.setdefault(chosen[holder][0], []).append((first, last, indices))
     if not inner:
         return matches
+    firsts = [m.first for m in matches]
     out: list[Match] = []
-    at, count = 0, len(matches)
-    while at < count:
-        group_end, first = at, matches[at].first
-        while group_end < count and matches[group_end].first == first:
-            group_end += 1  # homonyms share a span: the nested ones follow them all
-        group = matches[at:group_end]
-        out.extend(group)
-        at = group_end
-        if first not in inner:
-            continue
-        seen = {id(m.concept) for m in group}
-        negated = group[0].negated
+    done = 0
+    for first in sorted(inner):
+        # homonyms share a span: the nested ones follow them all
+        low, high = bisect_left(firsts, first), bisect_right(firsts, first)
+        out.extend(matches[done:high])
+        done = high
+        seen = {id(m.concept) for m in matches[low:high]}
+        negated = matches[low].negated
         for start_token, last, indices in sorted(inner[first]):
             for index in indices:
                 concept = concepts[index]
@@ -249,6 +246,7 @@ def _with_nested(
                     seen.add(id(concept))
                     start, end = spans[start_token][0], spans[last - 1][1]
                     out.append(Match(concept, start, end, start_token, last, negated, True))
+    out.extend(matches[done:])
     return out
 
 

@@ -14,7 +14,7 @@ words in its parent's caption).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
@@ -101,9 +101,10 @@ def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
         and (cover is None or cover.covers(m.start, m.end))
     ]
     automaton, values = _cue_automaton()
+    offsets = tokens.offsets
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
-        first = tokens.word_at(end - length + 2)
+        first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
         if cover is not None:
             spans = tokens.spans
             if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
