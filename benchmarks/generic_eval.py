@@ -8,6 +8,7 @@ a bare generic word by it. Each class holds the issue's examples and their obvio
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 
 WORD_CLASSES: dict[str, str] = {
     "position": "left right upper lower top bottom middle anterior posterior superior "
@@ -46,3 +47,30 @@ def is_bare_generic(span: str) -> bool:
     """Whether a mention's text is only generic words ("right", "Arrows", "scale bar")."""
     words = _TOKEN.findall(span.lower())
     return bool(words) and all(_singular(w) in GENERIC for w in words)
+
+
+def explaining_strings(entries: list[tuple[str, set[str]]], firm: float = 0.7) -> dict[str, str]:
+    """ROCO CUI -> the caption word or word pair that explains it in `entries` (caption,
+    CUIs): the one with the best Dice overlap of the captions carrying each, kept when it
+    occurs in at least `firm` of the CUI's captions. ROCO gives no spans, so this is how a
+    CUI's words are read off its captions (as `metadata/learn_words.py` does)."""
+    n_cui: Counter = Counter()
+    n_gram: Counter = Counter()
+    together: dict[str, Counter] = defaultdict(Counter)
+    for caption, cuis in entries:
+        words = _TOKEN.findall(caption.lower())
+        grams = set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+        n_gram.update(grams)
+        for cui in cuis:
+            n_cui[cui] += 1
+            together[cui].update(grams)
+    found = {}
+    for cui, n in n_cui.items():
+        if not together[cui]:
+            continue
+        gram, hits = max(
+            together[cui].items(), key=lambda g: (2 * g[1] / (n + n_gram[g[0]]), -len(g[0]), g[0])
+        )
+        if hits / n >= firm:
+            found[cui] = gram
+    return found

@@ -1,7 +1,8 @@
 """Hand-judged precision of concept mentions on real captions.
 
 Sample: `python benchmarks/tag_precision.py sample` writes
-benchmarks/results/tag_precision_sample.tsv: 300 mentions the bundled lexicon finds in the
+benchmarks/results/tag_precision_sample.tsv: 300 mentions the tag unit (`Tagger.tag`, the
+bundled lexicon: nested concepts and those modality wording stands for included) finds in the
 ROCO dev600 radiology and non-radiology captions (../shared/testdata/captions), chosen by
 a seeded hash of (caption id, start, cui) (the 300 lowest), never by global random state.
 Judge: `python benchmarks/tag_precision.py merge` writes tag_precision_judged.tsv: the
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from metadata.lexicon import load_default  # noqa: E402
 from transforms.tag.concepts import ConceptMatcher  # noqa: E402
+from transforms.tag.tagger import Tagger  # noqa: E402
 
 CAPTIONS = ROOT.parent / "shared" / "testdata" / "captions"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -35,27 +37,27 @@ FIELDS = ["id", "start", "end", "mention", "cui", "name", "semgroup", "context",
 
 
 def rows() -> list[dict[str, str]]:
-    matcher = ConceptMatcher(load_default())
+    tagger = Tagger(ConceptMatcher(load_default()))
     found = []
     for split in ("radiology_dev600", "nonradiology"):
         for line in (CAPTIONS / f"ROCO_test_{split}_captions.txt").read_text("utf-8").splitlines():
             key, *parts = line.split("\t")
             text = " ".join(parts).strip()
-            for m in matcher.analyse(text).matches:
-                c = m.concept
-                rank = hashlib.sha256(f"{SEED}|{key}|{m.start}|{c.cui}".encode()).hexdigest()
-                context = text[max(0, m.start - 50) : m.end + 50].replace("\t", " ")
+            for c in tagger.tag(text, None)[0]:
+                start, end, cui = c["start"], c["end"], c["cui"]
+                rank = hashlib.sha256(f"{SEED}|{key}|{start}|{cui}".encode()).hexdigest()
+                context = text[max(0, start - 50) : end + 50].replace("\t", " ")
                 found.append(
                     (
                         rank,
                         {
                             "id": key,
-                            "start": str(m.start),
-                            "end": str(m.end),
-                            "mention": text[m.start : m.end],
-                            "cui": c.cui,
-                            "name": c.name,
-                            "semgroup": c.semgroup,
+                            "start": str(start),
+                            "end": str(end),
+                            "mention": text[start:end],
+                            "cui": cui,
+                            "name": c["name"],
+                            "semgroup": c["semgroup"],
                             "context": context,
                             "ok": "",
                         },

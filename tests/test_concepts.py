@@ -1,4 +1,5 @@
-"""The concept matcher: exact offsets, longest matches, abbreviations, plurals, negation."""
+"""The concept matcher: exact offsets, longest and nested matches, abbreviations, plurals,
+negation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from lxml import etree
 from metadata.lexicon import Lexicon, load_default, make_concept
 from transforms.tag.concepts import ConceptMatcher
 from transforms.tag.normalise import key_of, term_keys
+from transforms.tag.variants import derived_forms
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +45,28 @@ def spans(matcher: ConceptMatcher, text: str) -> list[tuple[str, str, bool]]:
 
 def test_overlaps_resolve_to_the_longest(small: ConceptMatcher) -> None:
     text = "Resected liver tumour and a second tumour in the liver."
-    assert spans(small, text) == [
+    found = [(text[m.start : m.end], m.concept.cui, m.nested) for m in small.analyse(text).matches]
+    # the concepts inside the longest match are kept after it, marked nested
+    assert found == [
         ("liver tumour", "C0023903", False),
+        ("liver", "C0023884", True),
+        ("tumour", "C0027651", True),
         ("tumour", "C0027651", False),
         ("liver", "C0023884", False),
+    ]
+
+
+def test_nested_concepts_share_the_negation_and_skip_the_outer_concept(
+    small: ConceptMatcher,
+) -> None:
+    text = "No liver tumour. CT: computed tomography"
+    found = [(text[m.start : m.end], m.negated, m.nested) for m in small.analyse(text).matches]
+    assert found == [
+        ("liver tumour", True, False),
+        ("liver", True, True),
+        ("tumour", True, True),
+        ("CT", False, False),
+        ("computed tomography", False, False),
     ]
 
 
@@ -86,7 +106,7 @@ def test_negation_is_flagged_and_the_concept_kept(small: ConceptMatcher) -> None
 
 
 def test_struct_has_the_schema_fields(default: ConceptMatcher) -> None:
-    (concept,) = default.concepts_of("hepatocellular carcinoma")
+    concept = default.concepts_of("hepatocellular carcinoma")[0]
     assert concept == {
         "cui": "C0019204",
         "name": "Primary carcinoma of the liver cells",
@@ -112,20 +132,31 @@ def test_empty_and_missing_text(default: ConceptMatcher) -> None:
 
 
 def _check_offsets(matcher: ConceptMatcher, text: str) -> int:
-    """Every match covers whole tokens, and its text is a key of its concept."""
+    """Every match covers whole tokens, and its text is a key of its concept (a term's or a
+    derived form's)."""
     matches = matcher.analyse(text).matches
+    derived = _derived(matcher)
     for m in matches:
         covered = text[m.start : m.end]
         assert m.start == 0 or not text[m.start - 1].isalnum(), (covered, text)
         assert m.end == len(text) or not text[m.end].isalnum(), (covered, text)
         keys = {k for term in m.concept.terms for k in term_keys(term)}
+        keys |= {k for form in derived.get(m.concept.cui, ()) for k in term_keys(form)}
         assert key_of(covered) in keys, (covered, m.concept.name)
     previous = (-1, -1)
     for m in matches:
-        # non-overlapping and in order; homonyms (one string, several CUIs) share a span
+        if m.nested:  # inside the chosen match before it
+            assert previous[0] <= m.start and m.end <= previous[1], (m, previous)
+            continue
+        # chosen ones: non-overlapping and in order; homonyms share a span
         assert (m.start, m.end) == previous or m.start >= previous[1]
         previous = (m.start, m.end)
     return len(matches)
+
+
+def _derived(matcher: ConceptMatcher) -> dict[str, list[str]]:
+    forms = derived_forms(matcher.concepts, matcher.generic.withheld)
+    return {matcher.concepts[i].cui: f for i, f in forms.items()}
 
 
 @pytest.mark.realdata
@@ -158,10 +189,14 @@ def test_longest_match_on_a_real_caption(default: ConceptMatcher, testdata: Path
     caption = next(
         line.split("\t", 1)[1] for line in lines.splitlines() if line.startswith("ROCO_81851")
     )
-    found = spans(default, caption)
-    assert ("optical coherence tomography", "C0920367", False) in found
-    assert all(cui != "C0040395" for _, cui, _ in found)  # never the shorter "tomography"
-    assert ("OCT", "C0920367", False) in found
+    matches = default.analyse(caption).matches
+    chosen = [(caption[m.start : m.end], m.concept.cui) for m in matches if not m.nested]
+    assert ("optical coherence tomography", "C0920367") in chosen
+    assert ("OCT", "C0920367") in chosen
+    # the shorter "tomography" is never chosen over it, only kept inside it
+    assert all(cui != "C0040395" for _, cui in chosen)
+    inside = [(caption[m.start : m.end], m.concept.cui) for m in matches if m.nested]
+    assert ("tomography", "C0040395") in inside
 
 
 def test_homonyms_share_a_span_and_case_forms_win() -> None:

@@ -105,7 +105,7 @@ def test_grouped_subcaptions_give_a_panel_several_pieces(strip, tagger: Tagger) 
     assert [words(t) for t in tagged] == [
         {"diabetes", "Brain", "MRI"},
         {"diabetes", "Brain", "MRI", "Fundus"},
-        {"diabetes", "Chest radiograph"},
+        {"diabetes", "Chest radiograph", "Chest", "radiograph"},
     ]
     assert [t["modalities"] for t in tagged] == [
         ["radiology/mri"],

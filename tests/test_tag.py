@@ -74,10 +74,17 @@ def test_caption_only_record_is_tagged_by_text(tagger: Tagger) -> None:
     assert tagged["image"] is None and tagged["seg_method"] == "no_image"
     assert tagged["modalities"] == ["radiology/xray"]
     # a bare "right" is no concept (ROCO gave it three guessed senses); the radiograph and
-    # the effusion are
-    assert [c["cui"] for c in tagged["concepts"]] == ["C0039985", "C0032227"]
+    # the effusion are, each followed by the concepts inside it
+    found = [(c["cui"], c["start"], c["end"]) for c in tagged["concepts"]]
+    assert found == [
+        ("C0039985", 0, 16),  # Plain chest X-ray
+        ("C0817096", 0, 5),  # Chest
+        ("C0043299", 6, 16),  # radiograph
+        ("C0032227", 33, 49),  # Pleural effusion
+        ("C0032225", 33, 40),  # Pleura
+        ("C0013687", 41, 49),  # Effusion
+    ]
     assert tagged["concepts_empty_reason"] is None
-    assert (tagged["concepts"][1]["start"], tagged["concepts"][1]["end"]) == (33, 49)
 
 
 def test_no_caption_gives_empty_tags(tagger: Tagger) -> None:

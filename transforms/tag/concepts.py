@@ -2,18 +2,24 @@
 
 Keys are whole-token phrases (see `normalise`), so matching is case-, punctuation-,
 hyphen- and plural-insensitive while every match maps back to exact `caption` offsets.
-Overlaps resolve to the longest match (then the leftmost). A string that names several
+Overlaps resolve to the longest match (then the leftmost); the concepts named inside a
+chosen match are kept too, marked `nested` ("pleural effusion" also names Effusion, "CT scan"
+Scanning, "chest radiograph" Chest), as QuickUMLS-style annotators such as ROCO's list them.
+Matches that cross a chosen one's edge are dropped. A string that names several
 concepts (UMLS homonyms such as "renal calculi": Kidney Calculi and Nephrolithiasis) yields
 one match per concept, all with the same span. Abbreviations are matched
 conservatively: only as whole tokens in their written case ("CT", not "ct" or "Ct"),
 never when they are on the ambiguous stop-list, and two-letter ones only when allowed.
-Bare words the lexicon's own evidence marks as generic (`generic`: "right", "arrow") are
-withheld alone and still match inside longer names ("right ventricle").
+Word forms derived by suffix rewrites the lexicon's own names teach (`variants`:
+"jejunal", "ultrasonogram") match too. Bare words the lexicon's own evidence marks as
+generic (`generic`: "right", "arrow") are withheld alone and still match inside longer
+names ("right ventricle").
 """
 
 from __future__ import annotations
 
 import pickle
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -25,8 +31,10 @@ from metadata.words import AMBIGUOUS_SHORT_FORMS, STOPWORDS, TWO_LETTER_ALLOWED
 from transforms.tag.generic import GenericWords, find_generic_words, is_abbreviation
 from transforms.tag.negation import negated_flags
 from transforms.tag.normalise import TOKEN, Tokens, key_of, term_keys, tokenize
+from transforms.tag.variants import derived_forms
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+DIAGNOSTIC_PROCEDURE = "T060"
 
 Plain = tuple[int, ...] | None
 
@@ -45,6 +53,7 @@ class Match(NamedTuple):  # a tuple: built per match, so cheap to make
     first: int  # token range [first, last)
     last: int
     negated: bool
+    nested: bool = False  # inside a longer chosen match (modality tags ignore these)
 
     def as_struct(self) -> dict[str, Any]:
         c = self.concept
@@ -87,6 +96,11 @@ class ConceptMatcher:
                 for key, form in _keys_of(term):
                     rank = 0 if key == preferred else 1
                     table.setdefault(key, []).append((rank, index, form))
+        for index, forms in derived_forms(self.concepts, self.generic.withheld).items():
+            for form in forms:
+                for key in term_keys(form):
+                    table.setdefault(key, []).append((2, index, None))
+        self.modality_concepts = modality_concepts(self.concepts)
         self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         # key id -> (token count, char length of " key ", candidates (concept, case form),
         # the concepts to emit when no candidate has a case form, else None)
@@ -107,19 +121,20 @@ class ConceptMatcher:
         tokens = tokenize(text or "")
         if not tokens.words or not self.keys:
             return Analysis(tokens, [])
-        found, keys, word_at = [], self.keys, tokens.word_at
+        found, keys, offsets = [], self.keys, tokens.offsets
         for end, key_id in self.automaton.iter(tokens.joined):
             ntok, length, candidates, plain = keys[key_id]
-            first = word_at(end - length + 2)
+            first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
             indices = plain or _pick(candidates, tokens, first, first + ntok)
             if indices:
                 found.append((-ntok, first, indices))
         found.sort()
         taken = bytearray(len(tokens.words))
-        chosen = []
+        chosen, overlapping = [], []
         for negative_len, first, indices in found:
             last = first - negative_len
             if any(taken[first:last]):
+                overlapping.append((first, last, indices))
                 continue
             taken[first:last] = b"\x01" * (last - first)
             chosen.append((first, last, indices))
@@ -131,6 +146,8 @@ class ConceptMatcher:
             for (first, last, indices), negated in zip(chosen, flags, strict=True)
             for index in indices
         ]
+        if overlapping:
+            matches = _with_nested(matches, chosen, overlapping, concepts, spans)
         return Analysis(tokens, matches)
 
     def concepts_of(self, text: str | None) -> list[dict[str, Any]]:
@@ -138,6 +155,7 @@ class ConceptMatcher:
 
     def to_bytes(self) -> bytes:
         state = (self.name, self.languages, self.concepts, self.generic, self.keys, self.automaton)
+        state += (self.modality_concepts,)
         return pickle.dumps((FORMAT_VERSION, *state))
 
     @classmethod
@@ -147,8 +165,39 @@ class ConceptMatcher:
             raise ValueError(f"matcher artefact format {version}, expected {FORMAT_VERSION}")
         matcher = cls.__new__(cls)
         matcher.name, matcher.languages, matcher.concepts, matcher.generic = state[:4]
-        matcher.keys, matcher.automaton = state[4:]
+        matcher.keys, matcher.automaton, matcher.modality_concepts = state[4:]
         return matcher
+
+
+def modality_concepts(concepts: list[Concept]) -> dict[str, int]:
+    """modality tag -> the concept that names that modality itself, for the specific tags
+    ("radiology/ct", not "radiology/other") the lexicon has concepts for: the only concept
+    with the tag, or the one broader than each of the others, broader meaning a term of it
+    is inside a term of the other ("angiography" in "coronary angiography", "ultrasound" in
+    "cardiac ultrasound"), directly or through another; none when no one is.
+    Only diagnostic procedures (T060: imaging done on a patient, which its wording implies)
+    count; a laboratory procedure's wording names a preparation ("stained", "scale bar")."""
+    by_tag: dict[str, list[int]] = {}
+    for index, concept in enumerate(concepts):
+        tag = concept.modality
+        if tag and not tag.endswith("/other") and DIAGNOSTIC_PROCEDURE in concept.semtypes:
+            by_tag.setdefault(concept.modality, []).append(index)
+    found = {}
+    for tag, indices in by_tag.items():
+        keys = {i: [f" {key_of(t)} " for t in concepts[i].terms] for i in indices}
+        # i is broader than j when a term of i is inside a term of j; then transitively
+        # (ultrasonography > echocardiography > transesophageal echocardiography)
+        narrower = {
+            i: {j for j in indices if j != i and any(k in o for k in keys[i] for o in keys[j])}
+            for i in indices
+        }
+        for _ in indices:
+            for i in indices:
+                narrower[i] |= {k for j in narrower[i] for k in narrower[j]} - {i}
+        broad = [i for i in indices if len(narrower[i]) == len(indices) - 1]
+        if len(broad) == 1:
+            found[tag] = broad[0]
+    return found
 
 
 def _keys_of(term: str) -> list[tuple[str, str | None]]:
@@ -160,6 +209,45 @@ def _keys_of(term: str) -> list[tuple[str, str | None]]:
     if len(key) < 3 or key in STOPWORDS or key.isdigit():
         return []
     return [(k, None) for k in term_keys(term)]
+
+
+def _with_nested(
+    matches: list[Match],
+    chosen: list[tuple[int, int, tuple[int, ...]]],
+    overlapping: list[tuple[int, int, tuple[int, ...]]],
+    concepts: list[Concept],
+    spans: list[tuple[int, int]],
+) -> list[Match]:
+    """`matches` with, after each chosen match, the matches inside it (in text order, each
+    concept once, none the chosen match itself names; they share its negation). Matches
+    that cross a chosen one's edge are dropped."""
+    starts = [first for first, _, _ in chosen]
+    inner: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+    for first, last, indices in overlapping:
+        holder = bisect_right(starts, first) - 1
+        if holder >= 0 and last <= chosen[holder][1]:
+            inner.setdefault(chosen[holder][0], []).append((first, last, indices))
+    if not inner:
+        return matches
+    firsts = [m.first for m in matches]
+    out: list[Match] = []
+    done = 0
+    for first in sorted(inner):
+        # homonyms share a span: the nested ones follow them all
+        low, high = bisect_left(firsts, first), bisect_right(firsts, first)
+        out.extend(matches[done:high])
+        done = high
+        seen = {id(m.concept) for m in matches[low:high]}
+        negated = matches[low].negated
+        for start_token, last, indices in sorted(inner[first]):
+            for index in indices:
+                concept = concepts[index]
+                if id(concept) not in seen:
+                    seen.add(id(concept))
+                    start, end = spans[start_token][0], spans[last - 1][1]
+                    out.append(Match(concept, start, end, start_token, last, negated, True))
+    out.extend(matches[done:])
+    return out
 
 
 def _pick(

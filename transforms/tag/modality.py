@@ -14,10 +14,12 @@ words in its parent's caption).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -68,37 +70,68 @@ class SpanCover:
         return index > 0 and self.reach[index - 1] >= end
 
 
-def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
-    """Sorted "top/sub" tags for one text, from its concepts and wording (only those
-    inside `within`, spans of the analysed text, when given)."""
+_LONGEST_FIRST = itemgetter(0, 1)
+
+
+class Cue(NamedTuple):
+    """A modality found in the text: by a concept or a wording cue, over tokens [first, last)."""
+
+    tag: str
+    first: int
+    last: int
+    strong: bool
+    by_concept: bool
+
+
+def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[Cue]:
+    """The modality hits that count for one text (only those inside `within`, spans of the
+    analysed text, when given): longest first, overlaps dropped, weak ones only when no
+    strong one was found."""
     tokens = analysis.tokens
     if not tokens.words:
         return []
     cover = None if within is None else SpanCover(within)
-    # (token count, first token, tag, strong) for every concept and cue hit
+    # plain tuples (minus length, first, tag, last, strong, by concept) until kept: cheap
     hits = [
-        (m.last - m.first, m.first, m.concept.modality, True)
+        (m.first - m.last, m.first, m.concept.modality, m.last, True, True)
         for m in analysis.matches
-        if m.concept.modality and not m.negated and (cover is None or cover.covers(m.start, m.end))
+        if m.concept.modality
+        and not m.negated
+        and not m.nested
+        and (cover is None or cover.covers(m.start, m.end))
     ]
     automaton, values = _cue_automaton()
+    offsets = tokens.offsets
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
-        first = tokens.word_at(end - length + 2)
+        first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
         if cover is not None:
             spans = tokens.spans
             if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
                 continue
-        hits.append((ntok, first, tag, strong))
-    hits.sort(key=lambda h: (-h[0], h[1]))
+        hits.append((-ntok, first, tag, first + ntok, strong, False))
+    if not hits:
+        return []
+    hits.sort(key=_LONGEST_FIRST)
     taken = bytearray(len(tokens.words))
-    strong_tags, weak_tags = set(), set()
-    for ntok, first, tag, strong in hits:
-        if any(taken[first : first + ntok]):
+    kept = []
+    for _, first, tag, last, strong, by_concept in hits:
+        if any(taken[first:last]):
             continue
-        taken[first : first + ntok] = b"\x01" * ntok
-        (strong_tags if strong else weak_tags).add(tag)
-    return _prune(strong_tags or weak_tags)
+        taken[first:last] = b"\x01" * (last - first)
+        kept.append(Cue(tag, first, last, strong, by_concept))
+    strong_ones = [cue for cue in kept if cue.strong]
+    return strong_ones or kept
+
+
+def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None = None) -> list[str]:
+    """Sorted "top/sub" tags for one text, from its concepts and wording (only those
+    inside `within`, spans of the analysed text, when given)."""
+    return tags_of(modality_cues(analysis, within))
+
+
+def tags_of(cues: list[Cue]) -> list[str]:
+    return _prune({cue.tag for cue in cues})
 
 
 def _prune(tags: set[str]) -> list[str]:

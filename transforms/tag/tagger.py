@@ -6,6 +6,11 @@ matches inside its `subcaption_spans` or the caption's preamble, never those in 
 sibling's sub-caption. A figure left whole, a panel of a caption that names no panels and
 a panel with no sub-caption of its own (its span is the whole caption) keep every match.
 
+Concepts also come from modality wording: a strong modality cue with no matched concept
+of its modality ("Axial T2-weighted image", "The preoperative orthopantomogram") adds the
+lexicon's concept for that modality (`ConceptMatcher.modality_concepts`), over the cue's
+words.
+
 Modalities come from the panel's own sub-caption, falling back to its whole own text
 (preamble included) when the sub-caption names none; a record that is not scoped falls
 back to the full caption. Records without an image are tagged by text like the rest.
@@ -24,9 +29,9 @@ from typing import Any
 from schemas import TAGGED_SCHEMA, new_record
 from transforms.ledger import UnitResult
 from transforms.segment.subcaptions import Span, split_caption
-from transforms.tag.concepts import ConceptMatcher
+from transforms.tag.concepts import Analysis, ConceptMatcher, Match
 from transforms.tag.language import caption_language
-from transforms.tag.modality import SpanCover, modality_tags
+from transforms.tag.modality import Cue, SpanCover, modality_cues, modality_tags, tags_of
 from transforms.tag.normalise import tokenize
 
 
@@ -68,16 +73,36 @@ class Tagger:
         if scope is not None:
             cover = SpanCover(scope.text)
             matches = [m for m in analysis.matches if cover.covers(m.start, m.end)]
-            modalities = modality_tags(analysis, scope.subcaption) or modality_tags(
-                analysis, scope.text
-            )
-            return [m.as_struct() for m in matches], modalities
+            cues = modality_cues(analysis, scope.text)
+            modalities = modality_tags(analysis, scope.subcaption) or tags_of(cues)
+            return self._concepts(matches, analysis, cues), modalities
+        cues = modality_cues(analysis)
         modalities: list[str] = []
         if subcaption and subcaption.strip() and subcaption != caption:
             modalities = modality_tags(self.matcher.analyse(subcaption))
         if not modalities:
-            modalities = modality_tags(analysis)
-        return [m.as_struct() for m in analysis.matches], modalities
+            modalities = tags_of(cues)
+        return self._concepts(analysis.matches, analysis, cues), modalities
+
+    def _concepts(self, matches: list[Match], analysis: Analysis, cues: list[Cue]) -> list[dict]:
+        """The matched concepts, then the modality concepts that only wording names: a
+        strong cue ("hypodense", "orthopantomogram", "T2-weighted") stands for the concept
+        of its modality when the lexicon has one and nothing matched names it."""
+        out = [m.as_struct() for m in matches]
+        wanted = self.matcher.modality_concepts
+        stand_for = [c for c in cues if c.strong and not c.by_concept and c.tag in wanted]
+        if not stand_for:
+            return out
+        have = {m.concept.cui for m in matches}
+        spans = analysis.tokens.spans
+        for cue in stand_for:
+            concept = self.matcher.concepts[wanted[cue.tag]]
+            if concept.cui in have:
+                continue
+            have.add(concept.cui)
+            start, end = spans[cue.first][0], spans[cue.last - 1][1]
+            out.append(Match(concept, start, end, cue.first, cue.last, False).as_struct())
+        return out
 
     def empty_reason(self, caption: str | None, scope: PanelScope | None = None) -> str:
         """Why a caption (or a panel's own text in it) got no concepts."""
