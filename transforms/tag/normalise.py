@@ -53,11 +53,13 @@ class Tokens:
     words: list[str]
     joined: str  # " w0 w1 ... wn "
     offsets: list[int]  # position in `joined` of each word's first char
+    # `text` folded and lower-cased, as the words were found in (kept: spans need it again)
+    folded: str = ""
 
     @cached_property
     def spans(self) -> list[tuple[int, int]]:
         """Each word's (start, end) in `text`; only matched captions need them."""
-        return [m.span() for m in TOKEN.finditer(fold_lower(self.text))]
+        return [m.span() for m in TOKEN.finditer(self.folded or fold_lower(self.text))]
 
     def word_at(self, position: int) -> int:
         """The index of the word whose first char is at `position` in `joined`."""
@@ -65,9 +67,11 @@ class Tokens:
 
 
 def tokenize(text: str) -> Tokens:
-    words = TOKEN.findall(fold_lower(text))
+    folded = fold_lower(text)
+    words = TOKEN.findall(folded)
     joined = " " + " ".join(words) + " "
-    return Tokens(text, words, joined, list(accumulate([len(w) + 1 for w in words], initial=1)))
+    offsets = list(accumulate([len(w) + 1 for w in words], initial=1))
+    return Tokens(text, words, joined, offsets, folded)
 
 
 def key_of(term: str) -> str:
