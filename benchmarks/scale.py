@@ -9,9 +9,9 @@ Run: .venv/bin/python benchmarks/scale.py [--sizes 300,1200,5000] [--workers 1,2
   legacy .tar.gz packages. Nothing is tuned on them.
 - Each run is the CLI in a subprocess with --force and default options (caption
   embeddings with MiniLM; balance's t of 20,000 caps nothing here, so every record with an
-  entry reaches dedup and export). The process tree is sampled every 0.25 s with psutil: CPU seconds summed over the
-  driver and every worker (a process's last sample counts once it is gone), peak RSS of
-  the driver and of the largest worker.
+  entry reaches dedup and export). The process tree is sampled every 0.25 s with psutil:
+  CPU seconds summed over the driver and every worker (a process's last sample counts once
+  it is gone), peak RSS of the driver and of the largest worker.
 - Per stage: its seconds from OUT/run.json, articles per second and per CPU-second of the
   whole run (CPU is not split by stage), and bytes written (the folder on disk).
 - Growth: CPU seconds per article at each size (linear cost: flat), peak RSS per size.
