@@ -3,8 +3,10 @@ not run again, so a chain that failed in a late stage restarts there.
 
 A finished stage folder gets `run.json`: the stage, its input and its options. A later run
 skips the leading stages whose `run.json` matches and whose ledger adds up; the first stage
-that differs, and every stage after it, runs. Only paths and options are compared, not the
-files behind them: after changing a corpus in place, or the code, pass `--force`.
+that differs, and every stage after it, runs. Paths and options are compared, and for a
+local input of article files its listing (files, bytes, newest mtime), so articles added
+to a local corpus rerun the chain; after changing an object-store corpus, or the code,
+pass `--force`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.prune import is_pruned
 from pipeline.sinks import read_stats
+from pipeline.sources import list_input_files
 from pipeline.stage_spec import StageSpec
 
 RUN_FILE = "run.json"
@@ -31,12 +34,33 @@ def absolute_uri(uri: str) -> str:
 
 
 def run_record(spec: StageSpec, args: argparse.Namespace, input_uri: str) -> dict[str, Any]:
-    return {
+    record = {
         "stage": spec.name,
         "input": absolute_uri(input_uri),
         "options": repr(spec.make_config(args)),
         "records_per_shard": args.records_per_shard,
     }
+    if spec.input_kind is None:  # article files: articles added or changed rerun extract
+        record["input_listing"] = local_listing(input_uri)
+    return record
+
+
+def local_listing(input_uri: str) -> dict[str, int] | None:
+    """How many local files an input lists, their bytes and the newest modification time;
+    None for object-store inputs, where listing millions of keys on the launching machine
+    costs more than it saves (there only the path is compared: pass --force)."""
+    if "://" in input_uri:
+        return None
+    files = bytes_ = newest = 0
+    for kind, path in list_input_files(input_uri):
+        if kind != "file" or "://" in path:
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        files, bytes_, newest = files + 1, bytes_ + stat.st_size, max(newest, stat.st_mtime_ns)
+    return {"files": files, "bytes": bytes_, "newest_mtime_ns": newest}
 
 
 def write_run_record(folder: str, record: dict[str, Any]) -> None:

@@ -157,6 +157,7 @@ def run_stage_pipeline(
 ) -> dict[str, Any]:
     """Run one stage as its own Beam pipeline, check its ledger and commit its folder."""
     temp = temp_folder_for(folder)
+    record = run_record(spec, args, input_uri)  # before the run: what it was made from
     try:
         if progress and spec.input_kind is not None:
             write_total(progress, spec.name, rows_written(input_uri, "data-*.parquet"))
@@ -170,7 +171,7 @@ def run_stage_pipeline(
     replace_folder(temp, folder)
     if spec.finalize is not None:  # before run.json: a failed finalize reruns the stage
         spec.finalize(spec.make_config(args), folder, input_uri)
-    write_run_record(folder, run_record(spec, args, input_uri))
+    write_run_record(folder, record)
     log.info("%s -> %s", spec.name, folder)
     return read_stats(folder)
 

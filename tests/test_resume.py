@@ -61,3 +61,28 @@ def test_a_chain_restarts_at_the_first_stage_that_changed(tmp_path: Path) -> Non
     (figures / "stats.json").write_text("{}")  # an extract folder that no longer adds up
     assert main(args) == 0
     assert not any((f / "stray.txt").exists() for f in (figures, panels, tagged))
+
+
+def test_articles_added_to_a_local_corpus_rerun_extract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hostile import article_xml, png_bytes, write
+
+    corpus, out = tmp_path / "corpus", tmp_path / "figures"
+    make_corpus(corpus)
+    args = ["extract", "--input", str(corpus), "--output", str(out), "--quiet"]
+    assert main(args) == 0
+    listing = json.loads((out / RUN_FILE).read_text())["input_listing"]
+    assert listing["files"] == len([p for p in corpus.rglob("*") if p.is_file()])
+    assert main(args) == 0 and "up to date" in capsys.readouterr().out
+
+    write(corpus / "PMC30" / "PMC30.nxml", article_xml("PMC30", ["n.png"]))
+    write(corpus / "PMC30" / "n.png", png_bytes(44, 33))
+    assert main(args) == 0
+    assert "up to date" not in capsys.readouterr().out
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["ledger_ok"] is True and stats["out"] == 4  # the 3 of before and the new one
+    assert (
+        json.loads((out / RUN_FILE).read_text())["input_listing"]["files"] == listing["files"] + 2
+    )
+    assert main(args) == 0 and "up to date" in capsys.readouterr().out
