@@ -110,7 +110,16 @@ SEED = draw_pdf(
 )
 
 
+def broken_first_image(pdf: bytes) -> bytes:
+    """`stream` of the first image object no longer starts a stream."""
+    at = pdf.index(b">>\nstream", pdf.index(b"/Subtype/Image"))
+    return pdf[: at + 2] + b"\x01" + pdf[at + 3 :]
+
+
 @settings(max_examples=examples(60))
 @given(mutated(SEED, max_edits=3))
+@example(  # found by this test: MuPDF's FzErrorFormat escaped from placing that image
+    broken_first_image(SEED)
+)
 def test_mutated_pdfs_give_a_document_or_a_typed_error(data: bytes) -> None:
     assert_document_or_stage_error(data)
