@@ -6,6 +6,7 @@ and the extract unit turns each into figure records the sink can write, or one e
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from fuzzing import assert_clear_outcome, examples, mutated
@@ -116,10 +117,17 @@ def broken_first_image(pdf: bytes) -> bytes:
     return pdf[: at + 2] + b"\x01" + pdf[at + 3 :]
 
 
+def page_tree_cycle(pdf: bytes) -> bytes:
+    """The page tree's second kid is the tree itself."""
+    kids = re.search(rb"/Kids\[(\d+) 0 R \d+ 0 R\]", pdf)
+    return pdf.replace(kids.group(0), b"/Kids[" + kids.group(1) + b" 0 R 2 0 R]")
+
+
 @settings(max_examples=examples(60))
 @given(mutated(SEED, max_edits=3))
 @example(  # found by this test: MuPDF's FzErrorFormat escaped from placing that image
     broken_first_image(SEED)
 )
+@example(page_tree_cycle(SEED))  # found by this test: and from loading a page ("malformed")
 def test_mutated_pdfs_give_a_document_or_a_typed_error(data: bytes) -> None:
     assert_document_or_stage_error(data)

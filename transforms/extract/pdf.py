@@ -362,8 +362,12 @@ def parse_pdf(data: bytes, uri: str, config: PdfConfig) -> PdfDocument:
     doc = open_pdf(data, uri, config.max_pages)
     flags = _text_flags(pymupdf)
     layouts = []
-    for number, page in enumerate(doc):
-        try:
+    for number in range(doc.page_count):
+        try:  # loading the page too: a cycle or a malformed page tree fails there
+            try:
+                page = doc[number]
+            except IndexError:
+                break  # a page count that promises more pages than the tree holds
             layouts.append(read_page(page, number, flags))
         except Exception as exc:  # noqa: BLE001 - MuPDF errors on one broken page
             raise StageError("pdf_parse_error", f"{uri}: page {number + 1}: {exc}") from None
