@@ -16,6 +16,7 @@ import io
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -90,15 +91,7 @@ class FaultySegmenter:
 
 
 def faulty_segment(seed: int) -> StageSpec:
-    return StageSpec(
-        name="segment",
-        output_kind="panels",
-        input_kind="figures",
-        add_arguments=SEGMENT.add_arguments,
-        make_config=SEGMENT.make_config,
-        make_fn=lambda config: FaultySegmenter(config, seed),
-        unit_key=record_key,
-    )
+    return replace(SEGMENT, make_fn=lambda config: FaultySegmenter(config, seed))
 
 
 def flaky_worker(seed: int, marks: str) -> StageSpec:
@@ -115,15 +108,7 @@ def flaky_worker(seed: int, marks: str) -> StageSpec:
                 raise RuntimeError(f"injected worker fault at {record['key']}")
         return record_key(record)
 
-    return StageSpec(
-        name="segment",
-        output_kind="panels",
-        input_kind="figures",
-        add_arguments=SEGMENT.add_arguments,
-        make_config=SEGMENT.make_config,
-        make_fn=SEGMENT.make_fn,
-        unit_key=unit_key,
-    )
+    return replace(SEGMENT, unit_key=unit_key)
 
 
 def rows(folder: Path, prefix: str) -> list[dict]:
