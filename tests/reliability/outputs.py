@@ -69,10 +69,8 @@ def differences(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if isinstance(a, list):
-            gone, new = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-            out.append(
-                f"{name}: {len(a)} vs {len(b)} rows; first differing: {(gone or new)[0][:300]}"
-            )
+            unshared = sorted(set(a) ^ set(b)) or ["(the same rows, repeated differently)"]
+            out.append(f"{name}: {len(a)} vs {len(b)} rows; one differing: {unshared[0][:300]}")
         else:
             out.append(f"{name}: {str(a)[:300]} vs {str(b)[:300]}")
     return out
