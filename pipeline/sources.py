@@ -69,7 +69,8 @@ def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
         return _within_root(_match(spec), os.path.dirname(os.path.abspath(fixed + "x")))
     if suffix_of(spec) in LIST_SUFFIXES and FileSystems.exists(spec):
         with FileSystems.open(spec, compression_type="uncompressed") as handle:
-            entries = parse_file_list(handle.read().decode("utf-8"))
+            # a line that is not UTF-8 keeps its bytes (as local file names do): flagged below
+            entries = parse_file_list(handle.read().decode("utf-8", "surrogateescape"))
         folder = parent_of(spec)
         return [item for entry in entries for item in list_input_files(entry, folder)]
     if "://" not in spec:
@@ -87,6 +88,26 @@ def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
 
 
 LISTING, UNRECOGNISED, UNITS = "listing", "unrecognised", "units"
+# a file name that is not UTF-8: no Beam coder or Parquet column can carry it as it is
+NOT_UTF8 = "path_not_utf8"
+
+
+def printable_path(path: str) -> str:
+    """The path as UTF-8, its undecodable bytes written as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def list_input_paths(spec: str) -> list[tuple[str, str]]:
+    """`list_input_files`, with a path that is not UTF-8 as (NOT_UTF8, printable path): it
+    is reported among the unrecognised files, and the run goes on."""
+    listed = []
+    for kind, path in list_input_files(spec):
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            kind, path = NOT_UTF8, printable_path(path)
+        listed.append((kind, path))
+    return listed
 
 
 def _sources_of_folder(item: tuple[str, list[tuple[str, str]]]):
@@ -103,7 +124,9 @@ def _sources_of_folder(item: tuple[str, list[tuple[str, str]]]):
 
 def _by_folder(item: tuple[str, str]):
     kind, path = item
-    if kind == MISSING:
+    if kind == NOT_UTF8:
+        yield beam.pvalue.TaggedOutput(NOT_UTF8, {"path": path, "reason": NOT_UTF8})
+    elif kind == MISSING:
         # a listing error is a unit of its own: extract turns it into an error record
         yield beam.pvalue.TaggedOutput(MISSING, ArticleSource(kind=MISSING, uri=path))
     else:
@@ -140,9 +163,11 @@ class ReadArticleSources(beam.PTransform):
         listed = (
             pbegin
             | "Spec" >> beam.Create([self.spec])
-            | "ListFiles" >> beam.FlatMap(list_input_files)
+            | "ListFiles" >> beam.FlatMap(list_input_paths)
         )
-        found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(MISSING, main="files")
+        found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(
+            MISSING, NOT_UTF8, main="files"
+        )
         folders = (
             found["files"]
             | "GroupFolder" >> beam.GroupByKey()
@@ -157,7 +182,8 @@ class ReadArticleSources(beam.PTransform):
             | "ListingParts" >> beam.Flatten()
             | "Listing" >> beam.CombineGlobally(SumCounts())
         )
-        return {UNITS: units, UNRECOGNISED: folders[UNRECOGNISED], LISTING: listing}
+        unrecognised = (folders[UNRECOGNISED], found[NOT_UTF8]) | "Unrecognised" >> beam.Flatten()
+        return {UNITS: units, UNRECOGNISED: unrecognised, LISTING: listing}
 
 
 class ReadRecords(beam.PTransform):

@@ -52,6 +52,15 @@ def figure_key(article: str, fig_id: str) -> str:
     return f"{article}/{slug(fig_id)}"
 
 
+def unique_key(key: str, seen: set[str]) -> str:
+    """`key`, or `key-dup` (`-dup-dup`...) when a unit already gave it; added to `seen`.
+    Records and drops of one unit share `seen`, so no two rows of a unit share a key."""
+    while key in seen:
+        key += "-dup"
+    seen.add(key)
+    return key
+
+
 def panel_key(figure: str, index: int) -> str:
     """`PMC1234567/F1/p2`: the figure key and the 0-based panel index."""
     if index < 0:

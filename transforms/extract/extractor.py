@@ -29,7 +29,7 @@ from transforms.extract.sources import (
     ArticleSource,
     suffix_of,
 )
-from transforms.keys import article_key, figure_key, split_pmc_version
+from transforms.keys import article_key, figure_key, split_pmc_version, unique_key
 from transforms.ledger import Drop, StageError, UnitResult
 
 MAX_XML_BYTES = 256 * 1024 * 1024
@@ -230,13 +230,11 @@ class Extractor:
         # building each from keywords
         pdf = PdfFallback(media, uri, read_media, self.config.pdf_config())
         seen: set[str] = set()
+        # figures take their keys first: a graphic-less <fig> repeating an id is the `-dup`
+        keys = [unique_key(figure_key(akey, cand.fig_id), seen) for cand in parsed.figures]
         for fig_id in parsed.without_graphic:
-            result.drops.append(Drop(figure_key(akey, fig_id), "no_graphic", uri))
-        for cand in parsed.figures:
-            key = figure_key(akey, cand.fig_id)
-            while key in seen:
-                key += "-dup"
-            seen.add(key)
+            result.drops.append(Drop(unique_key(figure_key(akey, fig_id), seen), "no_graphic", uri))
+        for cand, key in zip(parsed.figures, keys, strict=True):
             record = self._figure_record(cand, key, base, uri, media, read_media, pdf)
             if isinstance(record, Drop):
                 result.drops.append(record)

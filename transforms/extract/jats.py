@@ -104,7 +104,7 @@ def parse_xml(data: bytes, uri: str = "", prune: bool = False) -> etree._Element
         return parse_xml(data, uri)
     root = tree.getroot()
     if isinstance(root.tag, str) and root.tag.startswith("{") and not root.tag.startswith(MATHML):
-        _strip_namespaces(root)
+        _strip_namespaces(root, uri)
     dtd = tree.docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise StageError("xml_entity_declaration", f"{uri}: the DTD declares entities")
@@ -130,12 +130,15 @@ def _declares_entities(data: bytes) -> bool:
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 
 
-def _strip_namespaces(root: etree._Element) -> None:
+def _strip_namespaces(root: etree._Element, uri: str) -> None:
     """JATS in a default namespace: bare names, so the rules' paths match. MathML stays."""
     for el in root.iter():
         tag = el.tag
         if isinstance(tag, str) and tag.startswith("{") and not tag.startswith(MATHML):
-            el.tag = tag.rsplit("}", 1)[1]
+            try:
+                el.tag = tag.rsplit("}", 1)[1]
+            except ValueError:  # libxml2 let through a name lxml refuses, e.g. ":x"
+                raise StageError("xml_malformed", f"{uri}: invalid element name {tag!r}") from None
 
 
 def find_articles(tree: etree._ElementTree) -> list[etree._Element]:

@@ -333,9 +333,13 @@ def _native_image(
     if len(inside) != 1 or area(inside[0]) < 0.9 * area(bbox):
         return None  # the region holds more than one image (labels, other graphics)
     # placing images by xref hashes every image of the page: only done for this case
+    try:
+        infos = page.get_image_info(xrefs=True)
+    except Exception:  # noqa: BLE001 - a broken image object: render what the reader sees
+        return None
     placed = [
         i
-        for i in page.get_image_info(xrefs=True)
+        for i in infos
         if i.get("xref") and intersection(tuple(i["bbox"]), bbox) > 0.5 * area(bbox)
     ]
     if len(placed) != 1:
@@ -358,8 +362,12 @@ def parse_pdf(data: bytes, uri: str, config: PdfConfig) -> PdfDocument:
     doc = open_pdf(data, uri, config.max_pages)
     flags = _text_flags(pymupdf)
     layouts = []
-    for number, page in enumerate(doc):
-        try:
+    for number in range(doc.page_count):
+        try:  # loading the page too: a cycle or a malformed page tree fails there
+            try:
+                page = doc[number]
+            except IndexError:
+                break  # a page count that promises more pages than the tree holds
             layouts.append(read_page(page, number, flags))
         except Exception as exc:  # noqa: BLE001 - MuPDF errors on one broken page
             raise StageError("pdf_parse_error", f"{uri}: page {number + 1}: {exc}") from None
@@ -385,5 +393,7 @@ def parse_pdf(data: bytes, uri: str, config: PdfConfig) -> PdfDocument:
             figure.image = render_region(doc, page_no, bbox, rasters, config)
         except ImageRejected as exc:
             figure.image_drop = (exc.reason, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - MuPDF on one broken region: the rest go on
+            figure.image_drop = ("image_unreadable", f"page {page_no + 1}: {exc}"[:500])
         result.figures.append(figure)
     return result

@@ -19,7 +19,7 @@ from transforms.extract.media import MediaIndex
 from transforms.extract.pdf import PdfConfig, PdfDocument, PdfFigure
 from transforms.extract.pdf_captions import label_key
 from transforms.extract.pdf_run import parse_pdf_limited
-from transforms.keys import article_key, figure_key, split_pmc_version
+from transforms.keys import article_key, figure_key, split_pmc_version, unique_key
 from transforms.ledger import Drop, StageError, UnitResult
 
 # the fields a JATS article keeps when its PDF lends the image
@@ -56,10 +56,7 @@ def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool
     result = UnitResult()
     seen: set[str] = set()
     for figure in doc.figures:
-        key = figure_key(akey, f"F{figure.number}")
-        while key in seen:
-            key += "-dup"
-        seen.add(key)
+        key = unique_key(figure_key(akey, f"F{figure.number}"), seen)
         fields = dict(
             key=key,
             doi=doc.doi,
@@ -83,7 +80,8 @@ def pdf_unit(data: bytes, uri: str, config: PdfConfig, keep_missing_images: bool
             reason, detail = figure.image_drop or ("image_missing", "")
             result.drops.append(Drop(key, reason, uri, detail))
     for drop in doc.drops:
-        result.drops.append(Drop(figure_key(akey, drop.ident), drop.reason, uri, drop.detail))
+        key = unique_key(figure_key(akey, drop.ident), seen)  # a second "Figure 1": F1-dup
+        result.drops.append(Drop(key, drop.reason, uri, drop.detail))
     if not result.records and not result.drops:
         result.empty_reason = "no_figures"
     return result
