@@ -46,7 +46,7 @@ def assert_spans_give_text(caption: str, text: str | None, spans) -> None:
 
 @settings(max_examples=examples(300))
 @given(CAPTION, st.one_of(st.none(), WORD))
-@example("(A) " * 200 + "-" * 500, None)  # long runs of markers stay linear
+@example("(A) " * 200 + "-" * 500, None)  # a long run of markers, then of dashes
 @example("\x1c(A)\x1dx (B)\x1e", None)  # separators that are whitespace to str.split
 def test_split_spans_index_the_caption_and_give_each_text(caption: str, title) -> None:
     split = split_caption(caption, title)
