@@ -27,7 +27,7 @@ MARKERS = [
 ]  # fmt: skip
 SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u2009", "\u3000", "\x1c", ""]
 WORD = st.sampled_from(["CT", "liver", "MRI of the brain", "showing", "Axial", "no", "in"])
-ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 TOKEN = st.one_of(st.sampled_from(MARKERS), WORD, ANY_TEXT)
 CAPTION = st.lists(st.tuples(TOKEN, st.sampled_from(SPACES)), max_size=40).map(
     lambda pairs: "".join(token + space for token, space in pairs)
