@@ -27,7 +27,7 @@ MARKERS = [
 ]  # fmt: skip
 SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u2009", "\u3000", "\x1c", ""]
 WORD = st.sampled_from(["CT", "liver", "MRI of the brain", "showing", "Axial", "no", "in"])
-ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 TOKEN = st.one_of(st.sampled_from(MARKERS), WORD, ANY_TEXT)
 CAPTION = st.lists(st.tuples(TOKEN, st.sampled_from(SPACES)), max_size=40).map(
     lambda pairs: "".join(token + space for token, space in pairs)
@@ -46,7 +46,7 @@ def assert_spans_give_text(caption: str, text: str | None, spans) -> None:
 
 @settings(max_examples=examples(300))
 @given(CAPTION, st.one_of(st.none(), WORD))
-@example("(A) " * 200 + "-" * 500, None)  # long runs of markers stay linear
+@example("(A) " * 200 + "-" * 500, None)  # a long run of markers, then of dashes
 @example("\x1c(A)\x1dx (B)\x1e", None)  # separators that are whitespace to str.split
 def test_split_spans_index_the_caption_and_give_each_text(caption: str, title) -> None:
     split = split_caption(caption, title)

@@ -56,7 +56,7 @@ ATTRS = {
     "content-type": st.sampled_from(["scielo-267x140", "", "thumb"]),
 }
 TEXT = st.text(
-    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40
 ).map(lambda s: "".join(c for c in s if c in "\t\n\r" or ord(c) >= 0x20))
 WORDS = st.sampled_from(
     ["Figure 1.", "(A)", "(B, C)", "a,", "PMC123", "10.1/x", "2020", "Fig. 2", "CC BY", "and"]
