@@ -152,6 +152,21 @@ def test_package_links_and_escaping_names_make_the_package_an_error(tmp_path: Pa
     assert not (tmp_path / "evil.png").exists() and not list(tmp_path.rglob("evil.png"))
 
 
+def test_a_member_named_twice_makes_the_package_an_error(tmp_path: Path) -> None:
+    """Two members with one name: which image a figure gets is not guessed (a later member
+    could swap a figure's image), the package is an error."""
+    package = tar_gz(
+        [
+            member("PMC1/PMC1.nxml", article_xml("PMC1", ["f1.png"])),
+            member("PMC1/f1.png", png_bytes()),
+            member("PMC1/./f1.png", png_bytes(60, 20)),
+        ]
+    )
+    write(tmp_path / "in" / "PMC1.tar.gz", package)
+    [result] = extract_folder(tmp_path / "in")
+    assert result.error.error_type == "tar_duplicate_member" and not result.records
+
+
 def test_package_device_and_fifo_members_are_never_opened(tmp_path: Path) -> None:
     package = tar_gz(
         [

@@ -65,8 +65,13 @@ def read_package(
                         f"{uri}: its images and XML hold more than "
                         f"--max-package-bytes={max_package_bytes} bytes",
                     )
+                name = posixpath.normpath(member.name)
+                if name in files:  # which copy a figure would get is not ours to guess
+                    raise StageError(
+                        "tar_duplicate_member", f"{uri}: member {member.name!r} occurs twice"
+                    )
                 handle = tar.extractfile(member)
-                files[posixpath.normpath(member.name)] = handle.read() if handle else b""
+                files[name] = handle.read() if handle else b""
     except StageError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
