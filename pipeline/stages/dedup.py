@@ -53,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--image-arch",
-        help="the open_clip architecture of --image-model (default: the one a trainer "
-        "checkpoint names)",
+        help="the open_clip architecture of --image-model: a name open_clip or the trainer "
+        "knows, or an open_clip model config .json (default: the one a trainer checkpoint "
+        "names)",
     )
     parser.add_argument(
         "--image-threshold",
@@ -115,13 +116,23 @@ def image_model(path: str, arch: str | None) -> ImageModel:
 
     if not Path(path).is_file():
         raise StageError("bad_option", f"--image-model {path!r} does not exist")
+    config_path = str(MODEL_CONFIG_DIR)
+    if arch and arch.endswith(".json"):
+        # an open_clip model config file: registered under its file name, here and on workers
+        if not Path(arch).is_file():
+            raise StageError("bad_option", f"--image-arch {arch!r} does not exist")
+        import open_clip
+
+        config_path = str(Path(arch).resolve())
+        open_clip.add_model_config(config_path)
+        arch = Path(arch).stem
     spec = ModelSpec(arch) if arch else spec_from_checkpoint(path)
     spec = resolve_text_init(spec)
     model = ImageModel(
         str(Path(path).resolve()),
         spec.name,
         json.dumps(model_kwargs(spec), sort_keys=True),
-        str(MODEL_CONFIG_DIR),
+        config_path,
     )
     load_image_model(model)  # a checkpoint that does not fit its architecture fails here
     return model
