@@ -90,3 +90,15 @@ def test_missing_train_extra_fails_before_the_pipeline_with_the_pip_line(monkeyp
     )
     with pytest.raises(SystemExit, match=r"pip install 'biomed-curate\[train\]'"):
         DEDUP.make_config(args)
+
+
+def test_a_trainer_checkpoint_names_its_own_architecture(tmp_path) -> None:
+    from pipeline.stages.dedup import image_model
+    from trainer.models import ModelSpec, create_model
+
+    spec = ModelSpec("biomed-tiny")
+    model, _, _ = create_model(spec)
+    path = tmp_path / "step-00000001.pt"
+    torch.save({"state_dict": model.state_dict(), "model": spec.to_dict()}, path)
+    resolved = image_model(str(path), None)
+    assert resolved.arch == "biomed-tiny" and resolved.checkpoint == str(path.resolve())
