@@ -275,7 +275,7 @@ def reset_peak() -> None:
         pass
 
 
-def search_table(sizes: list[int]) -> list[dict]:
+def search_table(sizes: list[int], save=None) -> list[dict]:
     rows = []
     for n in sizes:
         for kind in ("random", "clustered"):
@@ -295,6 +295,8 @@ def search_table(sizes: list[int]) -> list[dict]:
                 )
             print(json.dumps(row), flush=True)
             rows.append(row)
+            if save is not None:
+                save(rows)  # each row as it comes: a long run stopped keeps what it measured
     return rows
 
 
@@ -321,14 +323,20 @@ def main() -> None:
         print(json.dumps(results["phash_speed"]), flush=True)
         results["quality"] = quality(images)
         print(json.dumps(results["quality"]), flush=True)
-    rows = search_table([int(s) for s in args.sizes.split(",")]) if args.sizes else []
-    # rows of sizes not rerun now are kept from the previous run
-    fresh = {(r["n"], r["kind"]) for r in rows}
-    kept = [r for r in results.get("search", []) if (r["n"], r["kind"]) not in fresh]
-    results["search"] = sorted(kept + rows, key=lambda r: (r["n"], r["kind"]))
-    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["gpu"] = "not run: this task was lent no GPU machine"
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    previous = results.get("search", [])
+
+    def save(rows: list[dict]) -> None:
+        # rows of sizes not rerun now are kept from the previous run
+        fresh = {(r["n"], r["kind"]) for r in rows}
+        kept = [r for r in previous if (r["n"], r["kind"]) not in fresh]
+        results["search"] = sorted(kept + rows, key=lambda r: (r["n"], r["kind"]))
+        results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        results["gpu"] = "not run: this task was lent no GPU machine"
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+    save([])
+    if args.sizes:
+        search_table([int(s) for s in args.sizes.split(",")], save)
 
 
 if __name__ == "__main__":
