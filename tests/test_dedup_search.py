@@ -68,6 +68,25 @@ def test_torch_tiles_merge_top_k_across_base_tiles():
     whole_sims, whole_ids = whole(rows, 5)
     np.testing.assert_allclose(tiled_sims, whole_sims, atol=1e-5)
     assert (tiled_ids[:, 0] == whole_ids[:, 0]).all()
+    # against numpy's exact top 5: the same neighbours, in the same order of score
+    sims = vectors @ vectors.T
+    exact = np.argsort(-sims, axis=1, kind="stable")[:, :5]
+    np.testing.assert_allclose(tiled_sims, np.take_along_axis(sims, exact, axis=1), atol=1e-5)
+    assert all(set(t) == set(e) for t, e in zip(tiled_ids, exact, strict=True))
+
+
+def test_member_pairs_with_visitors_agree_across_backends():
+    """A cluster's search: members against members and visitors, torch (CPU tensors, small
+    tiles) and FAISS CPU alike, each pair once, visitors never against each other."""
+    vectors = planted_vectors(900, 24, 80, seed=12, noise=0.2)
+    members, visitors = vectors[:600], vectors[600:]
+    faiss_pairs = search.member_pairs(members, visitors, 0.9, "faiss-cpu")
+    torch_pairs = search.member_pairs(members, visitors, 0.9, "torch")
+    assert [p[:2] for p in faiss_pairs] == [p[:2] for p in torch_pairs]
+    truth = {(a, b) for a, b, _ in brute_force(vectors, 0.9) if a < 600}
+    found = {(min(a, b), max(a, b)) for a, b, _ in faiss_pairs}
+    assert found == truth and len(truth) >= 60
+    assert all(b < 600 and (a >= 600 or a < b) for a, b, _ in faiss_pairs)
 
 
 def test_hamming_multihash_equals_flat_scan(monkeypatch):
