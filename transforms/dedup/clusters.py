@@ -29,7 +29,7 @@ import logging
 import math
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,16 @@ def pair_radius(threshold: float) -> float:
 @dataclass
 class ClusterModel:
     centroids: np.ndarray  # k x dim; a record's cluster id is its nearest centroid's row
+    # float64 centroids, squared norms and Gram matrix, made once: route() is called per record
+    _geometry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._geometry is None:
+            centroids = self.centroids.astype(np.float64)
+            self._geometry = (centroids, (centroids**2).sum(axis=1), centroids @ centroids.T)
+        return self._geometry
 
     def assign(self, vectors: np.ndarray) -> np.ndarray:
         """Home cluster ids (int64): the nearest centroid (squared Euclidean distance)."""
@@ -64,9 +74,7 @@ class ClusterModel:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """(home ids, per row the ids of up to `max_visits` other cells within `eps`, nearest
         cell border first)."""
-        centroids = self.centroids.astype(np.float64)
-        norms = (centroids**2).sum(axis=1)
-        gram = centroids @ centroids.T
+        centroids, norms, gram = self.geometry()
         homes: list[np.ndarray] = []
         visits: list[np.ndarray] = []
         for start in range(0, len(vectors), block):
