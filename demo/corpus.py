@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from demo.duplicates import plant_duplicates
 from demo.images import CHART_KINDS, compose, encode, thumbnail
 from demo.model import ArticlePlan, FigurePlan
 from demo.text import (
@@ -182,4 +183,6 @@ def plan_article(index: int, seed: int) -> ArticlePlan:
 
 
 def plan_corpus(seed: int, count: int = N_ARTICLES) -> list[ArticlePlan]:
-    return [plan_article(index, seed) for index in range(1, count + 1)]
+    articles = [plan_article(index, seed) for index in range(1, count + 1)]
+    plant_duplicates(articles, seed)
+    return articles

@@ -29,6 +29,9 @@ class FigurePlan:
     thumb_href: str | None = None
     thumb_size: tuple[int, int] | None = None
     expect: str = "record"  # or the drop reason, e.g. "image_unreadable"
+    # a duplicate planted for dedup (demo/duplicates.py): "original", "jpeg_copy_of:KEY",
+    # "resized_copy_of:KEY" or "stock_caption"; None for the planned figures
+    planted: str | None = None
 
     @property
     def cite_id(self) -> str:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 # the chain's folders in order; other folders with a stats.json follow, by name
 CHAIN_ORDER = ("figures", "panels", "tagged", "balanced", "deduped", "export")
 MAX_EXAMPLES = 3
+MAX_DUPLICATES = 60  # duplicate rows the dedup section lists (the demo finds 11 to 34)
 INDENT = "    "
 
 
@@ -146,6 +147,39 @@ def balance_lines(folder: Path, stats: dict) -> list[str]:
     return lines
 
 
+def dedup_lines(folder: Path, stats: dict) -> list[str]:
+    """For the deduped folder: each duplicate found (to the kept record), and the records
+    of different figures kept although they share one caption (a stock caption)."""
+    if folder.name != "deduped":
+        return []
+    found = [r for p in shards(folder, "duplicates") for r in pq.read_table(p).to_pylist()]
+    kinds = Counter(r["kind"] for r in found)
+    lines = [f"{INDENT}dups     {len(found)} found: {_counts(dict(kinds)) or 'none'}"]
+    for row in sorted(found, key=lambda r: r["key"])[:MAX_DUPLICATES]:
+        lines.append(
+            f"{INDENT}  dup    {row['key']} of {row['dup_of']} ({row['kind']}, {row['score']:g})"
+        )
+    by_caption: dict[str, list[dict]] = {}
+    for path in shards(folder):
+        for row in pq.read_table(path, columns=["key", "caption", "caption_hash"]).to_pylist():
+            if row["caption_hash"]:
+                by_caption.setdefault(row["caption_hash"], []).append(row)
+    shared = sorted((sorted(r["key"] for r in g), g[0]["caption"]) for g in by_caption.values())
+    # panels of one compound figure share its caption: only captions across figures count
+    across = [(k, c) for k, c in shared if len({figure_of(key) for key in k}) > 1]
+    for keys, caption in across[:MAX_DUPLICATES]:
+        lines.append(
+            f"{INDENT}  kept   one caption, different images: {caption!r} on {', '.join(keys)}"
+        )
+    return lines
+
+
+def figure_of(key: str) -> str:
+    """`PMC1/F2` of a panel key `PMC1/F2/p0` (a figure key stays as it is)."""
+    head, _, tail = key.rpartition("/")
+    return head if tail.startswith("p") and tail[1:].isdigit() else key
+
+
 def export_lines(out: Path) -> list[str]:
     """For a run with an export: the card, a `datasets` one-liner, open_clip's pattern."""
     export = out / "export"
@@ -174,6 +208,7 @@ STAGE_SECTIONS: list[StageSection] = [
     reason_lines,
     tag_lines,
     balance_lines,
+    dedup_lines,
     example_lines,
 ]
 RUN_SECTIONS: list[RunSection] = [export_lines]

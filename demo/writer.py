@@ -61,6 +61,7 @@ def _figure_entry(art: ArticlePlan, fig: FigurePlan) -> dict[str, Any]:
         "thumbnail": fig.thumb_href,
         "thumbnail_size": list(fig.thumb_size) if fig.thumb_size else None,
         "expect": fig.expect,
+        "planted": fig.planted,
         "panels": [{"label": p.label, "kind": p.kind, "bbox": list(p.bbox)} for p in fig.panels],
     }
 

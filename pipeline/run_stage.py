@@ -8,7 +8,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from pipeline.stage_spec import StageSpec
+from pipeline.stage_spec import StageSpec, group_pairs, unit_members
 from pipeline.staging import localize_config
 from transforms.ledger import Failure, Ledger, UnitResult, run_unit
 
@@ -22,7 +22,7 @@ def extra_tag(name: str) -> str:
 def unit_rows(spec: StageSpec, unit: Any) -> list[dict[str, Any]] | None:
     """The rows a group or batch unit holds (None for a single-record unit)."""
     if spec.group_key is not None:
-        return list(unit[1])
+        return unit_members(list(unit[1]))
     if spec.batched:
         return unit.select(["key", "source_uri"]).to_pylist()
     return None
@@ -176,7 +176,8 @@ class RunStage(beam.PTransform):
             group_of = spec.group_key(config)
             units = (
                 units
-                | "GroupKey" >> beam.Map(lambda r, pool=None: (group_of(r, pool), r), **side)
+                | "GroupKey"
+                >> beam.FlatMap(lambda r, pool=None: group_pairs(group_of(r, pool), r), **side)
                 | "Group" >> beam.GroupByKey()
             )
         process = beam.ParDo(StageDoFn(spec, config), **side)

@@ -9,6 +9,8 @@ add any of:
 - `pool`: a whole-pool pass (a combine, or a small Beam sub-pipeline) whose one result
   reaches the unit function as a side input: `fn(unit, pool)`;
 - `group_key`: units are groups of records, `(group_key, [records])`, after a GroupByKey;
+  it may send one record to several groups: its home group, where it is a unit row, and
+  others as a query-only copy flagged `VISITOR` (dedup's cluster visitors), never a row;
 - `extra_outputs`: named tables beside `data-*`, from `UnitResult.extra` or from the pool;
 - `outputs`: the shard writers (default: one Parquet `data-*` set);
 - `resource_hints`: Beam resource hints (e.g. an accelerator for dedup);
@@ -29,11 +31,24 @@ from typing import Any
 
 import pyarrow as pa
 
-from transforms.ledger import UnitResult
+from transforms.ledger import VISITOR, UnitResult
 from transforms.shards import ParquetShardWriter, ShardWriter
 
 StageFn = Callable[..., UnitResult]
 Record = dict[str, Any]
+
+
+def group_pairs(keys: str | list[tuple[str, Record]], record: Record) -> list[tuple[str, Record]]:
+    """A `group_key` result as (group, record) pairs: a plain key is the home group alone;
+    a list is (home group, record) first, then (group, visitor copy with VISITOR set)."""
+    if isinstance(keys, str):
+        return [(keys, record)]
+    return keys
+
+
+def unit_members(records: list[Record]) -> list[Record]:
+    """A group's own rows: its records less the visitor copies."""
+    return [r for r in records if not r.get(VISITOR)]
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,7 @@ class StageSpec:
     unit_key: Callable[[Any], tuple[str, str]]
     prepare: Callable[[Any], Callable[[Record], Record]] | None = None
     pool: PoolPass | None = None
-    # config -> (record, pool) -> group key
+    # config -> (record, pool) -> group key, or [(home key, record), (key, visitor), ...]
     group_key: Callable[[Any], Callable[[Record, Any], str]] | None = None
     extra_outputs: tuple[ExtraOutput, ...] = ()
     # config -> the shard sets its records go to; None: Parquet `data-*`

@@ -49,7 +49,10 @@ def staging_root(options: PipelineOptions) -> str:
 
 
 def get_field(config: Any, dotted: str) -> Any:
+    """The value at a dotted field; None when a part on the way is None (an unset option)."""
     for name in dotted.split("."):
+        if config is None:
+            return None
         config = getattr(config, name)
     return config
 

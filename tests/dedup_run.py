@@ -1,11 +1,13 @@
 """Run the dedup stage's pure parts the way the pipeline does: prepare each record, the
-pool combine over two accumulators merged, group keys, then the unit per group."""
+pool combine over two accumulators merged, group keys (a record and its visitor copies),
+then the unit per group."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pipeline.stage_spec import group_pairs, unit_members
 from transforms.dedup.clusters import make_group_key
 from transforms.dedup.config import DedupConfig
 from transforms.dedup.pool import DedupPoolCombine
@@ -43,7 +45,8 @@ def run_dedup(records: list[dict], config: DedupConfig, split: int = 2) -> Dedup
     group_of = make_group_key(config)
     groups: dict[str, list[dict]] = defaultdict(list)
     for record in prepared:
-        groups[group_of(record, pool)].append(record)
+        for key, copy in group_pairs(group_of(record, pool), record):
+            groups[key].append(copy)
     fn = make_dedup_fn(config)
     run = DedupRun()
     for key in sorted(groups):
@@ -52,5 +55,6 @@ def run_dedup(records: list[dict], config: DedupConfig, split: int = 2) -> Dedup
         run.kept += result.records
         run.drops += result.drops
         run.duplicates += result.extra["duplicates"]
-        run.ledger = run.ledger.merge(Ledger.of(result, rows=len(groups[key])))
+        rows = len(unit_members(groups[key]))
+        run.ledger = run.ledger.merge(Ledger.of(result, rows=rows))
     return run

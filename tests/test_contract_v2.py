@@ -18,7 +18,7 @@ from pipeline.ledger_check import checked_stats
 from pipeline.runner import run
 from pipeline.stage_spec import ExtraOutput, PoolPass, StageSpec, record_key
 from schemas import FIGURE_SCHEMA, new_record
-from transforms.ledger import Drop, UnitResult
+from transforms.ledger import VISITOR, Drop, UnitResult
 from transforms.shards import ParquetShardWriter
 
 JOURNALS = ["Cell"] * 7 + ["Nature"] * 4 + ["eLife"] * 2
@@ -238,3 +238,49 @@ def test_two_versions_of_a_real_article_in_one_input_keep_one_and_unique_keys(
     assert stats["dropped"] == {"duplicate_source": 4}
     assert sorted(d["key"] for d in dropped) == sorted(keys)
     assert all("PMC3460867.1" in d["source_uri"] for d in dropped)
+
+
+VISIT_SCHEMA = pa.schema(
+    [pa.field("key", pa.string()), pa.field("group", pa.string()), pa.field("visitor", pa.bool_())]
+)
+NEXT_JOURNAL = {"Cell": "Nature", "Nature": "eLife", "eLife": "Cell"}
+
+
+def visiting_groups(record: dict, pool) -> list[tuple[str, dict]]:
+    """Home: the record's journal; it also visits the next journal's group as a query."""
+    home = record["journal"]
+    return [(home, record), (NEXT_JOURNAL[home], {"key": record["key"], VISITOR: True})]
+
+
+def keep_members(unit: tuple[str, list[dict]]) -> UnitResult:
+    group, records = unit
+    members = [r for r in records if not r.get(VISITOR)]
+    seen = [{"key": r["key"], "group": group, "visitor": bool(r.get(VISITOR))} for r in records]
+    return UnitResult(records=members, extra={"visits": seen})
+
+
+VISITING = StageSpec(
+    name="visiting",
+    output_kind="figures",
+    input_kind="figures",
+    add_arguments=lambda parser: None,
+    make_config=lambda args: None,
+    make_fn=lambda config: keep_members,
+    unit_key=record_key,
+    group_key=lambda config: visiting_groups,
+    extra_outputs=(ExtraOutput("visits", VISIT_SCHEMA, "key"),),
+)
+
+
+@pytest.mark.beam
+def test_a_record_sent_to_several_groups_is_counted_once_at_home(tmp_path) -> None:
+    records = write_figures(tmp_path / "figures")
+    out = tmp_path / "visiting"
+    stats = run([VISITING], args_for(tmp_path / "figures", out), BEAM_ARGS, chain=False)
+    stats = stats["visiting"]
+    assert stats["ledger_ok"] and stats["in"] == stats["out"] == len(JOURNALS)
+    assert sorted(r["key"] for r in rows(out, "data")) == sorted(r["key"] for r in records)
+    visits = {(r["key"], r["group"], r["visitor"]) for r in rows(out, "visits")}
+    home = {(r["key"], r["journal"], False) for r in records}
+    away = {(r["key"], NEXT_JOURNAL[r["journal"]], True) for r in records}
+    assert visits == home | away

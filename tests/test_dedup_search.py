@@ -8,15 +8,25 @@ from dedup_run import run_dedup
 from dedup_variants import encode, record, skimage_images
 
 from transforms.dedup import search
-from transforms.dedup.clusters import ClusterModel, kmeans, make_group_key
+from transforms.dedup.clusters import (
+    VECTOR,
+    ClusterModel,
+    cluster_vectors,
+    kmeans,
+    make_group_key,
+    pair_radius,
+    visitor_copy,
+)
 from transforms.dedup.config import DedupConfig
 from transforms.dedup.pool import DedupPool
+from transforms.dedup.prepare import make_prepare
+from transforms.dedup.unit import dedup_group
 
 
-def planted_vectors(n: int, dim: int, pairs: int, seed: int) -> np.ndarray:
+def planted_vectors(n: int, dim: int, pairs: int, seed: int, noise: float = 0.05) -> np.ndarray:
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
-    vectors[n - pairs :] = vectors[:pairs] + 0.05 * rng.normal(size=(pairs, dim))
+    vectors[n - pairs :] = vectors[:pairs] + noise * rng.normal(size=(pairs, dim))
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -58,6 +68,25 @@ def test_torch_tiles_merge_top_k_across_base_tiles():
     whole_sims, whole_ids = whole(rows, 5)
     np.testing.assert_allclose(tiled_sims, whole_sims, atol=1e-5)
     assert (tiled_ids[:, 0] == whole_ids[:, 0]).all()
+    # against numpy's exact top 5: the same neighbours, in the same order of score
+    sims = vectors @ vectors.T
+    exact = np.argsort(-sims, axis=1, kind="stable")[:, :5]
+    np.testing.assert_allclose(tiled_sims, np.take_along_axis(sims, exact, axis=1), atol=1e-5)
+    assert all(set(t) == set(e) for t, e in zip(tiled_ids, exact, strict=True))
+
+
+def test_member_pairs_with_visitors_agree_across_backends():
+    """A cluster's search: members against members and visitors, torch (CPU tensors, small
+    tiles) and FAISS CPU alike, each pair once, visitors never against each other."""
+    vectors = planted_vectors(900, 24, 80, seed=12, noise=0.2)
+    members, visitors = vectors[:600], vectors[600:]
+    faiss_pairs = search.member_pairs(members, visitors, 0.9, "faiss-cpu")
+    torch_pairs = search.member_pairs(members, visitors, 0.9, "torch")
+    assert [p[:2] for p in faiss_pairs] == [p[:2] for p in torch_pairs]
+    truth = {(a, b) for a, b, _ in brute_force(vectors, 0.9) if a < 600}
+    found = {(min(a, b), max(a, b)) for a, b, _ in faiss_pairs}
+    assert found == truth and len(truth) >= 60
+    assert all(b < 600 and (a >= 600 or a < b) for a, b, _ in faiss_pairs)
 
 
 def test_hamming_multihash_equals_flat_scan(monkeypatch):
@@ -75,10 +104,64 @@ def test_kmeans_is_seeded_and_oversize_clusters_split():
     config = DedupConfig(seed=11)
     first, second = kmeans(vectors, 20, config), kmeans(vectors, 20, config)
     np.testing.assert_array_equal(first, second)
-    model = ClusterModel(first[:2], {0: first[2:6]})
-    ids = model.assign(vectors)
-    assert set(np.unique(ids)) <= {0, 1, 2, 3, 1000}
-    assert (ids // 1000 == np.argmax(vectors @ first[:2].T, axis=1)).all()
+    # 4 clusters aimed at, but at most 600 records each: every cluster of ~1000 is split
+    split = DedupConfig(seed=11, target_cluster_size=1000, max_cluster_size=600)
+    model = cluster_vectors(vectors, 4000, split)
+    assert len(model.centroids) > 4
+    assert np.bincount(model.assign(vectors)).max() <= 900
+
+
+def test_visitors_reach_every_pair_split_by_a_cluster_border():
+    """The border test is exact: uncapped, the better record of every pair within the
+    threshold meets the other in the other's home; a cap keeps the nearest borders."""
+    vectors = planted_vectors(6000, 16, 600, seed=8, noise=0.3)
+    config = DedupConfig(seed=3)
+    model = ClusterModel(kmeans(vectors[:3000], 40, config))
+    pairs = [(a, b) for a, b, _ in brute_force(vectors, 0.9)]
+    eps = pair_radius(0.9)
+    homes, visits = model.route(vectors, eps, max_visits=39)
+    split = [(a, b) for a, b in pairs if homes[a] != homes[b]]
+    assert len(split) > 50  # the border matters here
+    assert all(homes[b] in visits[a] and homes[a] in visits[b] for a, b in split)
+    assert all(homes[i] not in visits[i] for i in range(len(vectors)))
+    capped_homes, capped = model.route(vectors, eps, max_visits=2)
+    assert (capped_homes == homes).all()
+    assert all(list(c) == list(v[:2]) for c, v in zip(capped, visits, strict=True))
+    # with no margin a record visits no cluster
+    assert all(len(v) == 0 for v in model.route(vectors, 0.0, max_visits=5)[1])
+
+
+def test_a_caption_only_copy_goes_when_its_better_twin_lives_in_another_cluster():
+    """Unit level: the twin is a visitor; it is never output, and only its home decides."""
+    rng = np.random.default_rng(9)
+    base = rng.normal(size=16).astype(np.float32)
+    twin = base + 0.01 * rng.normal(size=16).astype(np.float32)
+    base, twin = base / np.linalg.norm(base), twin / np.linalg.norm(twin)
+    photos = skimage_images()
+    better = record("PMC1/F1", encode(photos["coins"]), "Coins on a table.")
+    worse = record("PMC2/F1", None, "Coins on a table, again.")
+    other = record("PMC3/F1", None, "Something else entirely.")
+    prepare = make_prepare(DedupConfig(embed="none"))
+    better, worse, other = (prepare(r) for r in (better, worse, other))
+    far = rng.normal(size=16).astype(np.float32)
+    far /= np.linalg.norm(far)
+    home = [
+        {**worse, VECTOR: twin.tobytes()},
+        {**other, VECTOR: far.tobytes()},
+    ]
+    guest = visitor_copy(better, base.tobytes())
+    pool = DedupPool(3, {}, None, frozenset(), None)
+    config = DedupConfig(embed="caption")
+    result = dedup_group(("7", [*home, guest]), pool, config, with_pdq=False)
+    assert [r["key"] for r in result.records] == ["PMC3/F1"]
+    assert result.records[0]["dedup_cluster"] == 7 and VECTOR not in result.records[0]
+    (row,) = result.extra["duplicates"]
+    assert (row["key"], row["dup_of"], row["kind"]) == ("PMC2/F1", "PMC1/F1", "caption")
+    # the other way round, the visitor is worse: nothing is decided for it here
+    worse_guest = visitor_copy(worse, twin.tobytes())
+    unit = ("8", [{**better, VECTOR: base.tobytes()}, worse_guest])
+    alone = dedup_group(unit, pool, config, with_pdq=False)
+    assert [r["key"] for r in alone.records] == ["PMC1/F1"] and not alone.drops
 
 
 def test_common_stock_caption_is_spread_over_groups_with_embed_none():
@@ -109,9 +192,13 @@ def test_caption_embedding_path_end_to_end():
     (row,) = run.duplicates
     assert (row["key"], row["dup_of"], row["kind"]) == ("PMC2/F2", "PMC2/F1", "caption")
     assert row["score"] >= 0.95
-    clustered = run_dedup(
-        records,
-        DedupConfig(embed="caption", exact_limit=2, target_cluster_size=2, kmeans_min_points=1),
-    )
+    small = DedupConfig(embed="caption", exact_limit=2, target_cluster_size=2, kmeans_min_points=1)
+    clustered = run_dedup(records, small)
     assert clustered.kept_keys == run.kept_keys
     assert {r["dedup_cluster"] for r in clustered.kept} != {0}
+    # the pool pass over one accumulator or two: the same clusters, visitors and pairs
+    one = run_dedup(records, small, split=1)
+    assert one.duplicates == clustered.duplicates
+    assert [(r["key"], r["dedup_cluster"]) for r in one.kept] == [
+        (r["key"], r["dedup_cluster"]) for r in clustered.kept
+    ]

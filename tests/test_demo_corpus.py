@@ -270,8 +270,39 @@ def test_pipeline_cli_runs_on_the_demo_corpus(corpus, records, tmp_path, capsys)
     capsys.readouterr()
     assert report.main([str(out)]) == 0
     folders = report.stage_folders(out)
-    last = capsys.readouterr().out.strip().splitlines()[-len(folders) :]
+    text = capsys.readouterr().out.strip()
+    last = text.splitlines()[-len(folders) :]
     assert [line.split()[-1] for line in last] == [f"{f}/{report.records_glob(f)}" for f in folders]
+    assert_planted_duplicates_found(manifest, out, text)
+
+
+def assert_planted_duplicates_found(manifest: dict, out: Path, report_text: str) -> None:
+    """The copies planted (demo/duplicates.py) go as duplicates of their originals, nothing
+    else links a planted figure, and the stock-caption pair stays; the report says so."""
+    planted = {f["key"]: f["planted"] for f in figures(manifest) if f["planted"]}
+    copies = {k: v.split(":", 1)[1] for k, v in planted.items() if ":" in v}
+    stock = sorted(k for k, v in planted.items() if v == "stock_caption")
+    assert len(copies) == 2 and len(stock) == 2
+    rows = [
+        r for p in sorted((out / "deduped").glob("duplicates-*.parquet"))
+        for r in pq.read_table(p).to_pylist()
+    ]  # fmt: skip
+    touching = {
+        (report.figure_of(r["key"]), report.figure_of(r["dup_of"]), r["kind"])
+        for r in rows
+        if {report.figure_of(r["key"]), report.figure_of(r["dup_of"])} & set(planted)
+    }
+    assert touching == {(copy, original, "phash") for copy, original in copies.items()}
+    kept = {
+        report.figure_of(k)
+        for p in sorted((out / "deduped").glob("data-*.parquet"))
+        for k in pq.read_table(p, columns=["key"]).column(0).to_pylist()
+    }
+    assert set(stock) | set(copies.values()) <= kept and not set(copies) & kept
+    for copy, original in copies.items():
+        assert f"dup    {copy}/p0 of {original}/p0 (phash" in report_text
+    shown = [line for line in report_text.splitlines() if "one caption, different images" in line]
+    assert any(all(f"{k}/p0" in line for k in stock) for line in shown), shown
 
 
 def assert_loads_with_datasets(folder) -> None:

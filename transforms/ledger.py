@@ -16,6 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+# a record copy a grouped stage sends to a group other than its home one, as a query only:
+# the unit sees it but never outputs it; the ledger and error records count it at home
+VISITOR = "__visitor__"
+
 
 class StageError(Exception):
     """A failure with a stable, countable type (e.g. `xml_malformed`)."""

@@ -18,7 +18,7 @@ from transforms.dedup.hashes import caption_hash
 class Duplicate:
     key: str
     dup_of: str
-    kind: str  # exact | phash | phash_crop | caption
+    kind: str  # exact | phash | phash_crop | caption | image
     score: float  # Hamming distance for hashes, cosine for embeddings, 0 for exact
 
     def row(self) -> dict[str, Any]:

@@ -128,6 +128,18 @@ def cosine_pairs(vectors: np.ndarray, threshold: float, backend: str = "auto") -
     return cosine_matches(vectors, vectors, threshold, backend, same_set=True)
 
 
+def member_pairs(
+    members: np.ndarray, visitors: np.ndarray, threshold: float, backend: str = "auto"
+) -> Pairs:
+    """A cluster's search: (a, b, cosine) with b a member row and a a member row < b or a
+    visitor (numbered after the members, len(members) + row); visitors never meet."""
+    if len(members) == 0:
+        return []
+    queries = members if len(visitors) == 0 else np.concatenate([members, visitors])
+    pairs = cosine_matches(queries, members, threshold, backend)
+    return [(a, b, s) for a, b, s in pairs if a != b and (a >= len(members) or a < b)]
+
+
 def cosine_matches(
     queries: np.ndarray,
     base: np.ndarray,
