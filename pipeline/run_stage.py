@@ -9,7 +9,8 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from pipeline.stage_spec import StageSpec
-from transforms.ledger import Failure, Ledger, UnitResult, run_unit
+from schemas import DROP_SCHEMA
+from transforms.ledger import Drop, Failure, Ledger, UnitResult, run_unit
 
 RECORDS, DROPS, ERRORS, LEDGER, POOL = "records", "drops", "errors", "ledger", "pool"
 
@@ -73,17 +74,12 @@ class StageDoFn(beam.DoFn):
                 yield result.records
         else:
             yield from result.records
-        for drop in result.drops:
-            yield beam.pvalue.TaggedOutput(
-                DROPS,
-                {
-                    "stage": self.spec.name,
-                    "key": drop.key,
-                    "source_uri": drop.source_uri or uri,
-                    "reason": drop.reason,
-                    "detail": drop.detail,
-                },
-            )
+        drops = [drop_row(self.spec.name, drop, uri) for drop in result.drops]
+        if self.spec.batched and drops:  # one table, not an element per dropped row
+            yield beam.pvalue.TaggedOutput(DROPS, pa.Table.from_pylist(drops, schema=DROP_SCHEMA))
+        else:
+            for row in drops:
+                yield beam.pvalue.TaggedOutput(DROPS, row)
         if result.error is not None:
             failures = [result.error] if rows is None else row_failures(result.error, rows)
             for err in failures:
@@ -92,6 +88,16 @@ class StageDoFn(beam.DoFn):
             for row in extra_rows:
                 yield beam.pvalue.TaggedOutput(extra_tag(name), row)
         yield beam.pvalue.TaggedOutput(LEDGER, ledger)
+
+
+def drop_row(stage: str, drop: Drop, uri: str = "") -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "key": drop.key,
+        "source_uri": drop.source_uri or uri,
+        "reason": drop.reason,
+        "detail": drop.detail,
+    }
 
 
 def error_row(stage: str, err: Failure) -> dict[str, Any]:

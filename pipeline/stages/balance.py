@@ -151,9 +151,10 @@ class BalancePass(beam.PTransform):
         kept = batches | "KeptEntries" >> beam.FlatMap(
             _kept, options, beam.pvalue.AsSingleton(packed), beam.pvalue.AsSingleton(t)
         )
-        after = counts("CountKept", kept)
+        # packed: a side input of EntryCounts would be weighed object by object
+        after = counts("CountKept", kept) | "PackKept" >> beam.Map(Packed.of)
         return before | "Outcome" >> beam.Map(
-            lambda b, a, t: Packed.of(BalanceOutcome(b, a, t)),
+            lambda b, a, t: Packed.of(BalanceOutcome(b, a.value(), t)),
             beam.pvalue.AsSingleton(after),
             beam.pvalue.AsSingleton(t),
         )

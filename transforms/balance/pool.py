@@ -78,7 +78,7 @@ class EntryCountCombine:
             entries = entries.keys()  # Counter.update would add a mapping's values
         acc.counts.update(entries)
         if self.sample_size and key is not None:
-            self._offer(acc, sample_rank(self.seed, key), key, tuple(entries))
+            self.offer(acc, sample_rank(self.seed, key), key, tuple(entries))
         return acc
 
     def add_counts(
@@ -103,7 +103,7 @@ class EntryCountCombine:
         """Offer a batch's records to the sample (counts come through `add_counts`)."""
         if self.sample_size:
             for key, entries in zip(keys, entry_sets, strict=True):
-                self._offer(acc, sample_rank(self.seed, key), key, tuple(entries))
+                self.offer(acc, sample_rank(self.seed, key), key, tuple(entries))
         return acc
 
     def merge_accumulators(self, accumulators: Iterable[PoolAccumulator]) -> PoolAccumulator:
@@ -114,7 +114,7 @@ class EntryCountCombine:
             merged.records += acc.records
             merged.no_entries += acc.no_entries
             for negative_rank, key, entries in acc.sample:
-                self._offer(merged, -negative_rank, key, entries)
+                self.offer(merged, -negative_rank, key, entries)
         return merged
 
     def extract_output(self, acc: PoolAccumulator) -> EntryCounts:
@@ -127,7 +127,7 @@ class EntryCountCombine:
             sample=tuple(entries for _, _, entries in ranked),
         )
 
-    def _offer(self, acc: PoolAccumulator, rank: int, key: str, entries: tuple[str, ...]) -> None:
+    def offer(self, acc: PoolAccumulator, rank: int, key: str, entries: tuple[str, ...]) -> None:
         item = (-rank, key, entries)
         if len(acc.sample) < self.sample_size:
             heapq.heappush(acc.sample, item)
