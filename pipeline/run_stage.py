@@ -8,6 +8,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
+import pipeline.arrow_coder  # noqa: F401 - registers the coder of batched units
 from pipeline.stage_spec import StageSpec
 from schemas import DROP_SCHEMA
 from transforms.ledger import Drop, Failure, Ledger, UnitResult, run_unit
@@ -174,7 +175,10 @@ class RunStage(beam.PTransform):
     def expand(self, units):
         spec, config = self.spec, self.config
         if spec.prepare is not None:
-            units = units | "Prepare" >> beam.ParDo(PrepareDoFn(spec, config))
+            prepare = beam.ParDo(PrepareDoFn(spec, config))
+            if spec.batched:  # Arrow units get ArrowCoder (pipeline/arrow_coder.py)
+                prepare = prepare.with_output_types(pa.Table)
+            units = units | "Prepare" >> prepare
         pool = self._pool(units) if spec.pool is not None else None
         side = {"pool": beam.pvalue.AsSingleton(pool)} if pool is not None else {}
         if spec.group_key is not None:
@@ -185,6 +189,8 @@ class RunStage(beam.PTransform):
                 | "Group" >> beam.GroupByKey()
             )
         process = beam.ParDo(StageDoFn(spec, config), **side)
+        if spec.batched:
+            process = process.with_output_types(pa.Table, **{DROPS: pa.Table})
         if spec.resource_hints is not None:
             process = process.with_resource_hints(**spec.resource_hints(config))
         tags = [DROPS, ERRORS, LEDGER, *(extra_tag(x.name) for x in spec.extra_outputs)]

@@ -30,7 +30,7 @@ from transforms.balance.pool import (
     EntryCounts,
     PoolAccumulator,
     batch_counts,
-    sample_rank,
+    sample_ranks,
 )
 from transforms.ledger import Drop, UnitResult
 
@@ -84,13 +84,16 @@ def add_entries(batch: Batch, extractor: EntryExtractor) -> Batch:
 
 
 def concept_names(batch: Batch) -> dict[str, str]:
-    """CUI -> concept name over a batch's `concepts` column."""
+    """CUI -> concept name over a batch's `concepts` column (the smallest, if several)."""
     if "concepts" not in batch.schema.names:
         return {}
     flat = pc.list_flatten(as_array(batch.column("concepts")))
-    cuis = flat.field("cui").to_pylist()
-    names = flat.field("name").to_pylist()
-    return {c: n for c, n in zip(cuis, names, strict=True) if c and n and c != n}
+    pairs = pa.table({"cui": pc.struct_field(flat, "cui"), "name": pc.struct_field(flat, "name")})
+    named = pc.and_(pc.not_equal(pairs["name"], ""), pc.not_equal(pairs["cui"], pairs["name"]))
+    pairs = pairs.filter(pc.and_(pc.not_equal(pairs["cui"], ""), named))
+    # the smallest name of each CUI, as merging accumulators picks (any batch split agrees)
+    smallest = pairs.group_by("cui").aggregate([("name", "min")])
+    return dict(zip(smallest["cui"].to_pylist(), smallest["name_min"].to_pylist(), strict=True))
 
 
 class TableEntryCounts:
@@ -118,14 +121,15 @@ class TableEntryCounts:
         """Offer the rows to the bottom-k sample; once it is full, only rows ranked at or
         below its current highest can enter, and only their entries become Python lists."""
         combine = self.combine
-        ranks = [sample_rank(combine.seed, key) for key in keys]
+        ranks = sample_ranks(combine.seed, keys)
         rows = range(len(keys))
         if len(acc.sample) >= combine.sample_size:
             highest = -acc.sample[0][0]
             rows = [row for row in rows if ranks[row] <= highest]
         sets = entries.take(pa.array(rows, pa.int64())).to_pylist()
-        for row, entry_set in zip(rows, sets, strict=True):
-            combine.offer(acc, ranks[row], keys[row], tuple(entry_set or ()))
+        combine.offer_many(
+            acc, ((-ranks[r], keys[r], tuple(s or ())) for r, s in zip(rows, sets, strict=True))
+        )
 
     def merge_accumulators(self, accumulators: Iterable[PoolAccumulator]) -> PoolAccumulator:
         return self.combine.merge_accumulators(accumulators)
@@ -169,5 +173,8 @@ def kept_keys_and_entries(
     batch: Batch, pool: EntryCounts, t: float, options: BalanceOptions
 ) -> pa.Table:
     """`key` and `entries` of the rows `decide_batch` keeps, for the after-balancing counts."""
-    records = decide_batch(batch.select(["key", "source_uri", "entries"]), pool, t, options).records
+    verdicts = decide(
+        batch.column("entries"), batch.column("key"), pool, t, options.seed, options.keep_no_entries
+    )
+    records = batch.select(["key", "entries"]).take(pa.array(np.flatnonzero(verdicts.kept)))
     return pa.Table.from_batches([records]) if isinstance(records, pa.RecordBatch) else records
