@@ -281,6 +281,7 @@ def growth(
         if known and known.get("records") == size:
             base_cpu, beam_cpu = known["baseline_cpu_s"], known["beam_2w_cpu_s"]
             beam_wall, load = known["beam_2w_wall_s"], known["beam_2w_load_at_end"]
+            ledger_ok = known["beam_2w_ledger_ok"]
         else:
             source = folder / f"tagged-{size}"
             if not source.is_dir():
@@ -288,10 +289,12 @@ def growth(
             base_cpu = timed_in_process(baseline, source, folder / "baseline.parquet", t, 0).cpu_s
             run = beam_stage(source, folder / "growth", t, 0, 2)
             beam_cpu, beam_wall, load = run.cpu_s, run.wall_s, [round(x, 2) for x in run.load]
+            ledger_ok = run.ledger_ok
         yield {
             "records": size,
             "baseline_cpu_s_per_million": round(base_cpu / size * 1e6, 1),
             "beam_2w_cpu_s_per_million": round(beam_cpu / size * 1e6, 1),
             "beam_2w_wall_s": round(beam_wall, 1),
             "beam_2w_load_at_end": load,
+            "beam_2w_ledger_ok": ledger_ok,
         }
