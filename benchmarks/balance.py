@@ -22,16 +22,19 @@ Run: .venv/bin/python benchmarks/balance.py [--records N]   (writes benchmarks/r
 - Two passes over Parquet (`balance_pool`): a synthetic tagged pool of --pool-records
   records with Zipf concepts in 8 shards; the direct pure-Python baseline, the same passes
   through transforms/balance in one process (identical output checked), and the Beam
-  stage through the CLI with 1 and 2 workers (wall time, start-up measured apart and taken
-  off; the same records kept, checked); rates per core against the baseline's.
-- Cost growth: baseline CPU seconds per million records and the Beam stage's wall time
-  at each --growth size.
+  stage through the CLI with 1 and 2 workers (the same records kept, checked); records
+  per CPU second of each (a Beam run's CPU counts all its processes) and per wall second,
+  Beam's start-up (a 1,000-record run) on its own, and the load average.
+- Cost growth: CPU seconds per million records of the baseline and of the Beam stage
+  (2 workers) at each --growth size.
+- Results are written after each part, so a run stopped early keeps what it measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pickle
 import platform
 import random
@@ -215,35 +218,53 @@ def bench_passes(entries: list[str], records: int) -> dict:
     }
 
 
+def write(results: dict) -> None:
+    """Write what is measured so far: a long run that stops early keeps its parts."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
-    # issue 14 sizes the Beam comparison at 1M; each side runs twice, so 1M takes minutes
+    # issue 14 sizes the Beam comparison at 1M and the growth at 100k, 1M and 4M
     parser.add_argument("--pool-records", type=int, default=1_000_000)
     parser.add_argument("--growth", default="100000,1000000,4000000", help="pool sizes")
     args = parser.parse_args()
     captions = read_captions()
-    with tempfile.TemporaryDirectory() as folder:
-        matching, entries = bench_list(captions, Path(folder))
-        two_passes = compare(Path(folder), args.pool_records)
-        print(f"two passes over Parquet: {two_passes}")
-        sizes = [int(n) for n in args.growth.split(",") if n]
-        cost_growth = growth(Path(folder), sizes)
-        print(f"growth: {cost_growth}")
-    results = {
+    results: dict = {
         "command": (
             f".venv/bin/python benchmarks/balance.py --records {args.records} "
             f"--pool-records {args.pool_records} --growth {args.growth}"
         ),
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or ""},
-        "entry_list": matching,
-        "passes": bench_passes(entries, args.records),
-        "two_passes_over_parquet": two_passes,
-        "cost_growth": cost_growth,
-        "notes": "CPU seconds (time.process_time), one process; the machine is shared.",
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or "",
+            "cores": os.cpu_count(),
+            "load_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "notes": (
+            "Rates per core are per CPU second: time.process_time in one process, and for "
+            "a Beam run the CPU of the CLI and all its worker processes (RUSAGE_CHILDREN, "
+            "checked against /proc samples of the process tree). Wall seconds and load "
+            "averages are given beside them; the machine is shared."
+        ),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        results["entry_list"], entries = bench_list(captions, Path(folder))
+        results["passes"] = bench_passes(entries, args.records)
+        write(results)
+        results["two_passes_over_parquet"] = compare(Path(folder), args.pool_records)
+        print(f"two passes over Parquet: {results['two_passes_over_parquet']}")
+        write(results)
+        sizes = [int(n) for n in args.growth.split(",") if n]
+        results["cost_growth"] = []
+        for row in growth(Path(folder), sizes, known=results["two_passes_over_parquet"]):
+            print(f"growth: {row}")
+            results["cost_growth"].append(row)
+            write(results)
+    results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    write(results)
     print(json.dumps(results, indent=2))
 
 

@@ -7,20 +7,31 @@ count distinct non-negated CUIs per record, then read every record again, draw e
 (entry, record) pair with a blake2b hash and write the kept ones with `entries` and
 `keep_prob`. Both sides read the same Parquet and write the same schema, so the ratio is
 what our code costs over the plainest loop. The Beam stage runs through the CLI in its
-own processes (wall time), on the same shards, with 1 and 2 workers; its start-up is
-measured on a 1,000-record pool per worker count and taken off before rates per core
-are compared.
+own processes, on the same shards, with 1 and 2 workers.
+
+Rates per core are per CPU second, so that other work on a shared machine does not
+enter them: the baseline's `time.process_time`, and for the Beam run the CPU time of
+the CLI process and every process it started and waited for (its SDK workers), the
+`RUSAGE_CHILDREN` delta around the run. That this holds the workers is checked on each
+run: the CPU times of the process tree, sampled from /proc every 0.2 s while it runs,
+are recorded beside it (a little lower: a process's last 0.2 s are not sampled). Wall
+seconds and the load average are recorded too.
+Beam's start-up is measured on a 1,000-record pool and reported on its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import resource
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -127,25 +138,102 @@ def ours(source: Path, target: Path, t: float, seed: int) -> int:
     return kept
 
 
-def beam_stage(source: Path, target: Path, t: float, seed: int, workers: int) -> tuple[float, int]:
-    """(wall seconds, records kept) of the Beam balance stage run as the CLI runs it."""
+@dataclass(frozen=True)
+class Run:
+    """One timed run: CPU seconds (all its processes), wall seconds, records kept."""
+
+    cpu_s: float
+    wall_s: float
+    kept: int
+    load: tuple[float, float, float]  # os.getloadavg() as it ended
+    proc_sampled_cpu_s: float = 0.0  # a subprocess run: its tree's CPU as /proc showed it
+    processes: int = 1
+    returncode: int = 0
+    ledger_ok: bool = True  # the CLI's check of what it wrote against its units
+
+
+def timed_in_process(run, *args) -> Run:
+    cpu, wall = time.process_time(), time.perf_counter()
+    kept = run(*args)
+    return Run(time.process_time() - cpu, time.perf_counter() - wall, kept, os.getloadavg())
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root: int) -> dict[int, float]:
+    """CPU seconds so far of `root` and every process below it, from /proc."""
+    parents, cpu = {}, {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            parents[int(name)] = int(fields[1])
+            cpu[int(name)] = (int(fields[11]) + int(fields[12])) / TICK
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree, grew = tree | below, bool(below)
+    return {pid: cpu[pid] for pid in tree if pid in cpu}
+
+
+def beam_stage(source: Path, target: Path, t: float, seed: int, workers: int) -> Run:
+    """The Beam balance stage run as the CLI runs it, in its own process tree. Its output
+    (and Beam's log) go to files beside `target`; a failed run raises with their tail."""
     command = [sys.executable, "-m", "pipeline", "balance", "--input", str(source)]
     command += ["--output", str(target), "--t", str(t), "--balance-seed", str(seed), "--quiet"]
     command += ["--force", "--records-per-shard", "100000", f"--direct_num_workers={workers}"]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
-    seconds = time.perf_counter() - start
-    return seconds, json.loads((target / "stats.json").read_text())["out"]
+    log = target.with_name(target.name + ".stderr")
+    sampled: dict[int, float] = {}
+    cpu, wall = children_cpu_s(), time.perf_counter()
+    with log.open("w") as err:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=err, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            sampled.update(tree_cpu_s(process.pid))
+            time.sleep(0.2)
+    wall, cpu = time.perf_counter() - wall, children_cpu_s() - cpu
+    stats_path = target / "stats.json"
+    if process.returncode and not stats_path.exists():  # no folder: nothing to measure
+        beam_log = target.with_name(target.name + ".beam.log")
+        tails = [f.read_text(errors="replace")[-4000:] for f in (log, beam_log) if f.exists()]
+        raise RuntimeError(f"{command} exited {process.returncode}:\n" + "\n".join(tails))
+    stats = json.loads(stats_path.read_text())  # exit 1 with a folder: its ledger failed
+    return Run(
+        cpu,
+        wall,
+        stats["out"],
+        os.getloadavg(),
+        sum(sampled.values()),
+        len(sampled),
+        process.returncode,
+        bool(stats.get("ledger_ok")),
+    )
 
 
-def best(run, *args) -> tuple[float, float, int]:
-    """(CPU seconds, wall seconds, result) of the faster of two runs: the machine is shared."""
-    results = []
-    for _ in range(2):
-        cpu, wall = time.process_time(), time.perf_counter()
-        value = run(*args)
-        results.append((time.process_time() - cpu, time.perf_counter() - wall, value))
-    return min(results, key=lambda r: r[1])
+def rates(prefix: str, records: int, run: Run, startup: Run | None = None) -> dict:
+    row = {
+        f"{prefix}_cpu_s": round(run.cpu_s, 1),
+        f"{prefix}_wall_s": round(run.wall_s, 1),
+        f"{prefix}_records_per_cpu_s": round(records / run.cpu_s),
+        f"{prefix}_records_per_wall_s": round(records / run.wall_s),
+        f"{prefix}_load_at_end": [round(x, 2) for x in run.load],
+    }
+    if run.proc_sampled_cpu_s:
+        row[f"{prefix}_cpu_s_sampled_from_proc"] = round(run.proc_sampled_cpu_s, 1)
+        row[f"{prefix}_processes"] = run.processes
+        row[f"{prefix}_exit_status"] = run.returncode
+        row[f"{prefix}_ledger_ok"] = run.ledger_ok
+    if startup is not None:  # the records' own cost: the start-up run's taken off
+        net = max(run.cpu_s - startup.cpu_s, 1e-9)
+        row[f"{prefix}_records_per_cpu_s_after_startup"] = round(records / net)
+    return row
 
 
 def compare(folder: Path, records: int, t: float = 50.0, seed: int = 0) -> dict:
@@ -153,53 +241,60 @@ def compare(folder: Path, records: int, t: float = 50.0, seed: int = 0) -> dict:
     source = folder / f"tagged-{records}"
     if not source.is_dir():
         write_zipf_pool(source, records)
-    startup = folder / "tagged-startup"
-    if not startup.is_dir():
-        write_zipf_pool(startup, 1000)
-    base_cpu, base_wall, kept = best(baseline, source, folder / "baseline.parquet", t, seed)
-    ours_cpu, ours_wall, ours_kept = best(ours, source, folder / "ours.parquet", t, seed)
+    startup_pool = folder / "tagged-startup"
+    if not startup_pool.is_dir():
+        write_zipf_pool(startup_pool, 1000)
+    base = timed_in_process(baseline, source, folder / "baseline.parquet", t, seed)
+    own = timed_in_process(ours, source, folder / "ours.parquet", t, seed)
     same = pq.read_table(folder / "baseline.parquet").equals(pq.read_table(folder / "ours.parquet"))
     result = {
         "records": records,
         "t": t,
-        "kept": kept,
-        "baseline_records_per_cpu_s": round(records / base_cpu),
-        "baseline_records_per_wall_s": round(records / base_wall),
-        "ours_in_process_records_per_cpu_s": round(records / ours_cpu),
-        "ours_over_baseline_cpu": round(base_cpu / ours_cpu, 2),
-        "identical_output": same and ours_kept == kept,
+        "kept": base.kept,
+        **rates("baseline", records, base),
+        **rates("ours_in_process", records, own),
+        "ours_in_process_over_baseline_per_cpu_s": round(base.cpu_s / own.cpu_s, 2),
+        "identical_output": same and own.kept == base.kept,
     }
     for workers in (1, 2):
-        startup_s = min(
-            beam_stage(startup, folder / "startup", t, seed, workers)[0] for _ in range(2)
+        startup = beam_stage(startup_pool, folder / "startup", t, seed, workers)
+        result[f"beam_{workers}w_startup_cpu_s"] = round(startup.cpu_s, 1)
+        result[f"beam_{workers}w_startup_wall_s"] = round(startup.wall_s, 1)
+        run = beam_stage(source, folder / f"beam{workers}", t, seed, workers)
+        result.update(rates(f"beam_{workers}w", records, run, startup))
+        # per core: records per CPU second of all the run's processes, over the baseline's
+        result[f"beam_{workers}w_over_baseline_per_cpu_s"] = round(base.cpu_s / run.cpu_s, 2)
+        result[f"beam_{workers}w_over_baseline_per_cpu_s_after_startup"] = round(
+            base.cpu_s / max(run.cpu_s - startup.cpu_s, 1e-9), 2
         )
-        result[f"beam_{workers}w_startup_s"] = round(startup_s, 1)
-        wall, beam_kept = min(
-            beam_stage(source, folder / f"beam{workers}", t, seed, workers) for _ in range(2)
-        )
-        net = max(wall - startup_s, 1e-9)
-        result[f"beam_{workers}w_wall_s"] = round(wall, 1)
-        result[f"beam_{workers}w_records_per_s_per_core"] = round(records / net / workers)
-        result[f"beam_{workers}w_over_baseline_per_core"] = round(base_wall / net / workers, 2)
-        result[f"beam_{workers}w_same_kept"] = beam_kept == kept
-    result["beam_2w_faster_than_1w"] = result["beam_2w_wall_s"] < result["beam_1w_wall_s"]
+        result[f"beam_{workers}w_same_kept"] = run.kept == base.kept
+    result["beam_2w_faster_than_1w_wall"] = result["beam_2w_wall_s"] < result["beam_1w_wall_s"]
     return result
 
 
-def growth(folder: Path, sizes: list[int], t: float = 50.0) -> list[dict]:
-    """Seconds per million records as the pool grows, baseline and Beam (2 workers)."""
-    rows = []
+def growth(
+    folder: Path, sizes: list[int], t: float = 50.0, known: dict | None = None
+) -> Iterator[dict]:
+    """CPU seconds per million records as the pool grows: baseline and Beam (2 workers).
+    `known` gives a size's figures already measured (by `compare`), not run again."""
     for size in sizes:
-        source = folder / f"tagged-{size}"
-        if not source.is_dir():
-            write_zipf_pool(source, size)
-        base_cpu, _, _ = best(baseline, source, folder / "baseline.parquet", t, 0)
-        wall, _ = beam_stage(source, folder / "growth", t, 0, 2)
-        rows.append(
-            {
-                "records": size,
-                "baseline_cpu_s_per_million": round(base_cpu / size * 1e6, 1),
-                "beam_2w_wall_s": round(wall, 1),
-            }
-        )
-    return rows
+        if known and known.get("records") == size:
+            base_cpu, beam_cpu = known["baseline_cpu_s"], known["beam_2w_cpu_s"]
+            beam_wall, load = known["beam_2w_wall_s"], known["beam_2w_load_at_end"]
+            ledger_ok = known["beam_2w_ledger_ok"]
+        else:
+            source = folder / f"tagged-{size}"
+            if not source.is_dir():
+                write_zipf_pool(source, size)
+            base_cpu = timed_in_process(baseline, source, folder / "baseline.parquet", t, 0).cpu_s
+            run = beam_stage(source, folder / "growth", t, 0, 2)
+            beam_cpu, beam_wall, load = run.cpu_s, run.wall_s, [round(x, 2) for x in run.load]
+            ledger_ok = run.ledger_ok
+        yield {
+            "records": size,
+            "baseline_cpu_s_per_million": round(base_cpu / size * 1e6, 1),
+            "beam_2w_cpu_s_per_million": round(beam_cpu / size * 1e6, 1),
+            "beam_2w_wall_s": round(beam_wall, 1),
+            "beam_2w_load_at_end": load,
+            "beam_2w_ledger_ok": ledger_ok,
+        }

@@ -14,19 +14,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.run_stage import DROPS, LEDGER
+from pipeline.run_stage import DROPS, LEDGER, drop_row
 from pipeline.stage_spec import Regroup
 from transforms.ledger import Drop, Ledger, StageError
-
-
-def drop_row(stage: str, drop: Drop) -> dict[str, Any]:
-    return {
-        "stage": stage,
-        "key": drop.key,
-        "source_uri": drop.source_uri,
-        "reason": drop.reason,
-        "detail": drop.detail,
-    }
 
 
 class RegroupDoFn(beam.DoFn):

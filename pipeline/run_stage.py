@@ -8,9 +8,11 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
+import pipeline.arrow_coder  # noqa: F401 - registers the coder of batched units
 from pipeline.stage_spec import StageSpec, group_pairs, unit_members
 from pipeline.staging import localize_config
-from transforms.ledger import Failure, Ledger, UnitResult, run_unit
+from schemas import DROP_SCHEMA
+from transforms.ledger import Drop, Failure, Ledger, UnitResult, run_unit
 
 RECORDS, DROPS, ERRORS, LEDGER, POOL = "records", "drops", "errors", "ledger", "pool"
 
@@ -74,17 +76,12 @@ class StageDoFn(beam.DoFn):
                 yield result.records
         else:
             yield from result.records
-        for drop in result.drops:
-            yield beam.pvalue.TaggedOutput(
-                DROPS,
-                {
-                    "stage": self.spec.name,
-                    "key": drop.key,
-                    "source_uri": drop.source_uri or uri,
-                    "reason": drop.reason,
-                    "detail": drop.detail,
-                },
-            )
+        drops = [drop_row(self.spec.name, drop, uri) for drop in result.drops]
+        if self.spec.batched and drops:  # one table, not an element per dropped row
+            yield beam.pvalue.TaggedOutput(DROPS, pa.Table.from_pylist(drops, schema=DROP_SCHEMA))
+        else:
+            for row in drops:
+                yield beam.pvalue.TaggedOutput(DROPS, row)
         if result.error is not None:
             failures = [result.error] if rows is None else row_failures(result.error, rows)
             for err in failures:
@@ -93,6 +90,16 @@ class StageDoFn(beam.DoFn):
             for row in extra_rows:
                 yield beam.pvalue.TaggedOutput(extra_tag(name), row)
         yield beam.pvalue.TaggedOutput(LEDGER, ledger)
+
+
+def drop_row(stage: str, drop: Drop, uri: str = "") -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "key": drop.key,
+        "source_uri": drop.source_uri or uri,
+        "reason": drop.reason,
+        "detail": drop.detail,
+    }
 
 
 def error_row(stage: str, err: Failure) -> dict[str, Any]:
@@ -169,7 +176,10 @@ class RunStage(beam.PTransform):
     def expand(self, units):
         spec, config = self.spec, self.config
         if spec.prepare is not None:
-            units = units | "Prepare" >> beam.ParDo(PrepareDoFn(spec, config))
+            prepare = beam.ParDo(PrepareDoFn(spec, config))
+            if spec.batched:  # Arrow units get ArrowCoder (pipeline/arrow_coder.py)
+                prepare = prepare.with_output_types(pa.Table)
+            units = units | "Prepare" >> prepare
         pool = self._pool(units) if spec.pool is not None else None
         side = {"pool": beam.pvalue.AsSingleton(pool)} if pool is not None else {}
         if spec.group_key is not None:
@@ -181,6 +191,8 @@ class RunStage(beam.PTransform):
                 | "Group" >> beam.GroupByKey()
             )
         process = beam.ParDo(StageDoFn(spec, config), **side)
+        if spec.batched:
+            process = process.with_output_types(pa.Table, **{DROPS: pa.Table})
         if spec.resource_hints is not None:
             process = process.with_resource_hints(**spec.resource_hints(config))
         tags = [DROPS, ERRORS, LEDGER, *(extra_tag(x.name) for x in spec.extra_outputs)]

@@ -7,8 +7,11 @@ from collections import Counter
 from typing import BinaryIO
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+import pipeline.arrow_coder  # noqa: F401 - registers the coder of batched units
 from transforms.extract.sources import (
     LIST_SUFFIXES,
     OUTSIDE_ROOT,
@@ -186,8 +189,37 @@ class ReadArticleSources(beam.PTransform):
         return {UNITS: units, UNRECOGNISED: unrecognised, LISTING: listing}
 
 
+UNIT_ROWS = 8192  # rows per unit of a batched stage: a worker holds a few units at a time
+
+
+def parquet_parts(path: str, unit_rows: int = UNIT_ROWS) -> list[tuple[str, list[int]]]:
+    """A Parquet file as (path, row groups) parts of about `unit_rows` rows or more, so
+    that a large file is read by several workers."""
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        metadata = pq.ParquetFile(handle).metadata
+    parts, current, rows = [], [], 0
+    for group in range(metadata.num_row_groups):
+        current.append(group)
+        rows += metadata.row_group(group).num_rows
+        if rows >= unit_rows:
+            parts.append((path, current))
+            current, rows = [], 0
+    return parts + [(path, current)] if current or not parts else parts
+
+
+def read_part(part: tuple[str, list[int]], unit_rows: int = UNIT_ROWS):
+    """The part's rows as Tables of at most `unit_rows` rows (a large row group is split)."""
+    path, groups = part
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        reader = pq.ParquetFile(handle)
+        schema = reader.schema_arrow
+        for batch in reader.iter_batches(batch_size=unit_rows, row_groups=groups):
+            yield pa.Table.from_batches([batch], schema=schema)
+
+
 class ReadRecords(beam.PTransform):
-    """A stage folder's `data-*.parquet` as record dicts, or as pyarrow Tables (batched)."""
+    """A stage folder's `data-*.parquet` as record dicts, or as pyarrow Tables of at most
+    `UNIT_ROWS` rows (batched), typed so that Beam codes them with `ArrowCoder`."""
 
     def __init__(self, folder: str, batched: bool = False) -> None:
         super().__init__(label=f"Read[{folder.rstrip('/').rsplit('/', 1)[-1]}]")
@@ -197,5 +229,12 @@ class ReadRecords(beam.PTransform):
     def expand(self, pbegin):
         pattern = f"{self.folder}/data-*.parquet"
         if self.batched:
-            return pbegin | "ReadParquetBatched" >> beam.io.ReadFromParquetBatched(pattern)
+            return (
+                pbegin
+                | "Pattern" >> beam.Create([pattern])
+                | "Files" >> beam.FlatMap(_match)
+                | "Parts" >> beam.FlatMap(parquet_parts)
+                | "Spread" >> beam.Reshuffle()
+                | "ReadParts" >> beam.FlatMap(read_part).with_output_types(pa.Table)
+            )
         return pbegin | "ReadParquet" >> beam.io.ReadFromParquet(pattern)

@@ -44,7 +44,7 @@ from transforms.balance.keep import (
 from transforms.balance.plot import plot_entry_counts
 from transforms.balance.pool import EntryCountCombine, EntryCounts, batch_counts
 from transforms.balance.report import balance_stats, entry_count_rows
-from transforms.ledger import Ledger, run_unit
+from transforms.ledger import Ledger, StageError, run_unit
 from transforms.tag.concepts import ConceptMatcher
 from transforms.tag.tagger import Tagger
 
@@ -391,3 +391,50 @@ def test_packed_pool_unpickles_once_per_object() -> None:
     assert packed.value() == pool and packed.value() is packed.value()
     again = pickle.loads(pickle.dumps(packed))
     assert again.value() == pool and again.value() is not packed.value()
+
+
+def test_columnar_entries_and_decisions_match_the_record_code_on_awkward_rows() -> None:
+    """Homonyms on one span, null spans, repeated CUIs, null and empty concepts, empty CUIs,
+    null `negated`, slices: the Arrow paths give what the per-record code gives."""
+    generator = random.Random(11)
+    cuis = [f"C{n:07d}" for n in (5, 3, 9, 1, 7, 2)]
+
+    def concept() -> dict:
+        start = generator.choice([None, 0, 0, 4, 9])
+        return {
+            "cui": generator.choice([*cuis, ""]),
+            "name": "n",
+            "start": start,
+            "end": None if start is None else start + generator.choice([1, 1, 2]),
+            "negated": generator.choice([None, False, False, True]),
+        }
+
+    records = [
+        tagged(
+            f"PMC{i}/F{i % 3}",
+            concepts=None if i % 17 == 0 else [concept() for _ in range(generator.randint(0, 7))],
+        )
+        for i in range(400)
+    ]
+    table = to_table(TAGGED_SCHEMA, records)
+    every = EntryExtractor(EntryOptions(one_cui_per_span=False))
+    for extractor in (CONCEPTS_ONLY, every):
+        for part in (table, table.slice(7, 150), table.to_batches()[0].slice(3, 60)):
+            expected = [list(extractor(r)) for r in part.to_pylist()]
+            assert add_entries(part, extractor).column("entries").to_pylist() == expected
+    table = add_entries(table, CONCEPTS_ONLY)
+    per_record = [{**r, "entries": list(CONCEPTS_ONLY(r))} for r in records]
+    pool = count(per_record, sample_size=50)
+    for options in (BalanceOptions(t=6, seed=4), BalanceOptions(t=3, keep_no_entries=True)):
+        expected = [Balancer(None, options).decide(r, pool, options.t) for r in per_record]
+        result = decide_batch(table.slice(5), pool, options.t, options)
+        expected = expected[5:]
+        kept = [r for e in expected for r in e.records]
+        assert result.records.column("key").to_pylist() == [r["key"] for r in kept]
+        assert result.records.column("keep_prob").to_pylist() == [
+            pa.scalar(r["keep_prob"], pa.float32()).as_py() for r in kept
+        ]
+        assert result.drops == [d for e in expected for d in e.drops]
+    missing = EntryCounts({}, {}, 0, 0, ())
+    with pytest.raises(StageError, match="entry_not_counted|missing from the counts"):
+        decide_batch(table, missing, 5, BalanceOptions(t=5))

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 
 from pipeline.run_stage import PoolCombineFn
 from pipeline.sources import read_bytes
@@ -142,21 +143,41 @@ class BalancePass(beam.PTransform):
         options = self.options
 
         def counts(label: str, tables):
-            combine = TableEntryCounts(EntryCountCombine(SAMPLE_SIZE, options.seed))
+            combine = PackedOutput(TableEntryCounts(EntryCountCombine(SAMPLE_SIZE, options.seed)))
             return tables | label >> beam.CombineGlobally(PoolCombineFn(combine))
 
+        # packed from the combine on: Beam weighs every side input object by object, and
+        # CombineGlobally's own default-value step reads its result as a side input
         before = counts("CountEntries", batches)
-        t = before | "SolveT" >> beam.Map(effective_t, options)
-        packed = before | "PackCounts" >> beam.Map(Packed.of)
+        t = before | "SolveT" >> beam.Map(lambda b: effective_t(b.value(), options))
         kept = batches | "KeptEntries" >> beam.FlatMap(
-            _kept, options, beam.pvalue.AsSingleton(packed), beam.pvalue.AsSingleton(t)
-        )
+            _kept, options, beam.pvalue.AsSingleton(before), beam.pvalue.AsSingleton(t)
+        ).with_output_types(pa.Table)
         after = counts("CountKept", kept)
         return before | "Outcome" >> beam.Map(
-            lambda b, a, t: Packed.of(BalanceOutcome(b, a, t)),
+            lambda b, a, t: Packed.of(BalanceOutcome(b.value(), a.value(), t)),
             beam.pvalue.AsSingleton(after),
             beam.pvalue.AsSingleton(t),
         )
+
+
+class PackedOutput:
+    """A pool combine whose output is `Packed`."""
+
+    def __init__(self, combine: TableEntryCounts) -> None:
+        self.combine = combine
+
+    def create_accumulator(self):
+        return self.combine.create_accumulator()
+
+    def add_input(self, acc, batch):
+        return self.combine.add_input(acc, batch)
+
+    def merge_accumulators(self, accumulators):
+        return self.combine.merge_accumulators(accumulators)
+
+    def extract_output(self, acc) -> Packed:
+        return Packed.of(self.combine.extract_output(acc))
 
 
 def _kept(batch, options: BalanceOptions, before: Packed, t: float):
@@ -176,8 +197,9 @@ def make_fn(config: BalanceConfig):
     return balance
 
 
-def entry_count_rows(pool: Packed) -> list[dict[str, Any]]:
-    return pool.value().rows()
+def entry_count_rows(pool: Packed) -> list[pa.Table]:
+    """The entry-count table as one element: Beam moves it as one, not one per entry."""
+    return [pa.Table.from_pylist(pool.value().rows(), schema=ENTRY_COUNT_SCHEMA)]
 
 
 def summarise(pool: Packed) -> tuple[dict[str, Any], dict[str, bytes]]:

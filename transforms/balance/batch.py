@@ -1,30 +1,40 @@
 """The balance stage over Arrow tables (batched units).
 
-Only the columns the entries come from, the keys and the entries themselves become
-Python objects; image bytes and every other column pass through in Arrow, and kept rows
-are taken from the batch. The per-row decision is `keep.judge`, the same as for one
-record dict, so both paths keep exactly the same records.
+Image bytes and every other column pass through in Arrow, and kept rows are taken from
+the batch. With the default entries (CUIs) no row becomes a Python object: entries,
+counts and keep decisions are computed over columns (`columns.py`), giving exactly what
+`EntryExtractor` and `keep.judge` give for one record dict; other entry options make row
+dicts of only the columns the entries come from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.balance.columns import (
+    ENTRIES_TYPE,
+    Decisions,
+    as_array,
+    concept_entries,
+    decide,
+    has_span_fields,
+)
 from transforms.balance.entries import EntryExtractor
-from transforms.balance.keep import BalanceOptions, judge
+from transforms.balance.keep import NO_ENTRIES_DETAIL, BalanceOptions, not_sampled_detail
 from transforms.balance.pool import (
     EntryCountCombine,
     EntryCounts,
     PoolAccumulator,
     batch_counts,
+    sample_ranks,
 )
 from transforms.ledger import Drop, UnitResult
 
 Batch = pa.Table | pa.RecordBatch
-ENTRIES_TYPE = pa.list_(pa.string())
 # what entries are made from: concepts, modality tags, the panel's own text
 ENTRY_SOURCES = ("concepts", "modalities", "caption", "subcaption", "caption_preamble")
 
@@ -47,7 +57,7 @@ CONCEPT_FIELDS = ("cui", "name", "start", "end", "negated")  # what the extracto
 
 def _slim_concepts(concepts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """`concepts` with only the fields entries need: semantic types never become Python."""
-    concepts = _array(concepts)
+    concepts = as_array(concepts)
     if concepts.offset:  # a slice: offsets and a null mask cannot be rebuilt over it
         concepts = pa.concat_arrays([concepts])
     flat = concepts.values
@@ -58,6 +68,12 @@ def _slim_concepts(concepts: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def add_entries(batch: Batch, extractor: EntryExtractor) -> Batch:
     """The batch with its `entries` column (replacing any it had)."""
+    options = extractor.options
+    concepts_only = options.concepts and not options.modalities and extractor.matcher is None
+    if concepts_only and "concepts" in batch.schema.names:
+        if has_span_fields(batch.schema.field("concepts").type):  # in Arrow, no row dicts
+            entries = concept_entries(batch.column("concepts"), options.one_cui_per_span)
+            return _without(batch, "entries").append_column("entries", entries)
     present = [c for c in source_columns(extractor) if c in batch.schema.names]
     columns = {c: batch.column(c) for c in present}
     if "concepts" in columns:
@@ -67,18 +83,17 @@ def add_entries(batch: Batch, extractor: EntryExtractor) -> Batch:
     return _without(batch, "entries").append_column("entries", entries)
 
 
-def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
 def concept_names(batch: Batch) -> dict[str, str]:
-    """CUI -> concept name over a batch's `concepts` column."""
+    """CUI -> concept name over a batch's `concepts` column (the smallest, if several)."""
     if "concepts" not in batch.schema.names:
         return {}
-    flat = pc.list_flatten(_array(batch.column("concepts")))
-    cuis = flat.field("cui").to_pylist()
-    names = flat.field("name").to_pylist()
-    return {c: n for c, n in zip(cuis, names, strict=True) if c and n and c != n}
+    flat = pc.list_flatten(as_array(batch.column("concepts")))
+    pairs = pa.table({"cui": pc.struct_field(flat, "cui"), "name": pc.struct_field(flat, "name")})
+    named = pc.and_(pc.not_equal(pairs["name"], ""), pc.not_equal(pairs["cui"], pairs["name"]))
+    pairs = pairs.filter(pc.and_(pc.not_equal(pairs["cui"], ""), named))
+    # the smallest name of each CUI, as merging accumulators picks (any batch split agrees)
+    smallest = pairs.group_by("cui").aggregate([("name", "min")])
+    return dict(zip(smallest["cui"].to_pylist(), smallest["name_min"].to_pylist(), strict=True))
 
 
 class TableEntryCounts:
@@ -92,16 +107,29 @@ class TableEntryCounts:
         return self.combine.create_accumulator()
 
     def add_input(self, acc: PoolAccumulator, batch: Batch) -> PoolAccumulator:
-        entries = _array(batch.column("entries"))
+        entries = as_array(batch.column("entries"))
         counts, records, empty = batch_counts(entries)
         names = concept_names(batch)
         self.combine.add_counts(
             acc, counts, records, empty, {e: names[e] for e in counts if e in names}
         )
         if self.combine.sample_size:
-            keys = batch.column("key").to_pylist()
-            self.combine.add_sample(acc, keys, (e or () for e in entries.to_pylist()))
+            self._offer_sample(acc, batch.column("key").to_pylist(), entries)
         return acc
+
+    def _offer_sample(self, acc: PoolAccumulator, keys: list[str], entries: pa.Array) -> None:
+        """Offer the rows to the bottom-k sample; once it is full, only rows ranked at or
+        below its current highest can enter, and only their entries become Python lists."""
+        combine = self.combine
+        ranks = sample_ranks(combine.seed, keys)
+        rows = range(len(keys))
+        if len(acc.sample) >= combine.sample_size:
+            highest = -acc.sample[0][0]
+            rows = [row for row in rows if ranks[row] <= highest]
+        sets = entries.take(pa.array(rows, pa.int64())).to_pylist()
+        combine.offer_many(
+            acc, ((-ranks[r], keys[r], tuple(s or ())) for r, s in zip(rows, sets, strict=True))
+        )
 
     def merge_accumulators(self, accumulators: Iterable[PoolAccumulator]) -> PoolAccumulator:
         return self.combine.merge_accumulators(accumulators)
@@ -112,24 +140,41 @@ class TableEntryCounts:
 
 def decide_batch(batch: Batch, pool: EntryCounts, t: float, options: BalanceOptions) -> UnitResult:
     """Kept rows (with `keep_prob`) as one batch; a Drop for each other row."""
-    keys = batch.column("key").to_pylist()
-    sources = batch.column("source_uri").to_pylist()
-    kept, probabilities, drops = [], [], []
-    for index, entries in enumerate(batch.column("entries").to_pylist()):
-        verdict = judge(keys[index], entries or [], pool, t, options)
-        if verdict.reason:
-            drops.append(Drop(keys[index], verdict.reason, sources[index] or "", verdict.detail))
-        else:
-            kept.append(index)
-            probabilities.append(verdict.keep_prob)
-    records = _without(batch, "keep_prob").take(pa.array(kept, pa.int64()))
-    records = records.append_column("keep_prob", pa.array(probabilities, pa.float32()))
-    return UnitResult(records=records, drops=drops)
+    keys = batch.column("key")
+    verdicts = decide(batch.column("entries"), keys, pool, t, options.seed, options.keep_no_entries)
+    kept = np.flatnonzero(verdicts.kept)
+    records = _without(batch, "keep_prob").take(pa.array(kept))
+    keep_prob = pa.array(verdicts.keep_prob[kept].astype(np.float32), pa.float32())
+    records = records.append_column("keep_prob", keep_prob)
+    return UnitResult(records=records, drops=_drops(batch, verdicts, pool, t))
+
+
+def _drops(batch: Batch, verdicts: Decisions, pool: EntryCounts, t: float) -> list[Drop]:
+    """A Drop for each row not kept, in row order, as `keep.judge` words it."""
+    dropped = np.flatnonzero(~verdicts.kept)
+    if not len(dropped):
+        return []
+    indices = pa.array(dropped)
+    keys = batch.column("key").take(indices).to_pylist()
+    sources = batch.column("source_uri").take(indices).to_pylist()
+    heads = iter(zip(verdicts.entries, verdicts.counts, strict=True))
+    drops = []
+    for row, key, source in zip(dropped.tolist(), keys, sources, strict=True):
+        if verdicts.no_entries[row]:
+            drops.append(Drop(key, "no_entries", source or "", NO_ENTRIES_DETAIL))
+            continue
+        entries, counts = next(heads)
+        detail = not_sampled_detail(pool, entries, counts, float(verdicts.keep_prob[row]), t)
+        drops.append(Drop(key, "not_sampled", source or "", detail))
+    return drops
 
 
 def kept_keys_and_entries(
     batch: Batch, pool: EntryCounts, t: float, options: BalanceOptions
 ) -> pa.Table:
     """`key` and `entries` of the rows `decide_batch` keeps, for the after-balancing counts."""
-    records = decide_batch(batch.select(["key", "source_uri", "entries"]), pool, t, options).records
+    verdicts = decide(
+        batch.column("entries"), batch.column("key"), pool, t, options.seed, options.keep_no_entries
+    )
+    records = batch.select(["key", "entries"]).take(pa.array(np.flatnonzero(verdicts.kept)))
     return pa.Table.from_batches([records]) if isinstance(records, pa.RecordBatch) else records

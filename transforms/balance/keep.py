@@ -25,6 +25,7 @@ from transforms.ledger import Drop, StageError, UnitResult
 
 DEFAULT_T = 20_000  # MetaCLIP's t for 400M pairs over 500k entries
 BISECTION_STEPS = 60
+NO_ENTRIES_DETAIL = "no concept, modality or list entry to balance by"
 _BALANCED_FIELDS = frozenset(BALANCED_SCHEMA.names)
 
 
@@ -140,7 +141,7 @@ def judge(
     if not entries:
         if options.keep_no_entries:
             return Verdict(1.0, "")
-        return Verdict(0.0, "no_entries", "no concept, modality or list entry to balance by")
+        return Verdict(0.0, "no_entries", NO_ENTRIES_DETAIL)
     counts = []
     for entry in entries:
         if entry not in pool.counts:
@@ -150,10 +151,17 @@ def judge(
     for entry, count in zip(entries, counts, strict=True):
         if count <= t or draw(options.seed, entry, key) < t / count:  # a tail entry always draws
             return Verdict(keep_prob, "")
+    detail = not_sampled_detail(pool, entries, counts, keep_prob, t)
+    return Verdict(keep_prob, "not_sampled", detail)
+
+
+def not_sampled_detail(
+    pool: EntryCounts, entries: list[str], counts: list[int], keep_prob: float, t: float
+) -> str:
+    """A not_sampled Drop's detail: its keep_prob and its three largest entries."""
     heads = sorted(zip(counts, entries, strict=True), reverse=True)[:3]
     named = ", ".join(_label(pool, e, c) for c, e in heads)
-    detail = f"keep_prob={keep_prob:.4g} at t={t:g}; its largest entries: {named}"
-    return Verdict(keep_prob, "not_sampled", detail)
+    return f"keep_prob={keep_prob:.4g} at t={t:g}; its largest entries: {named}"
 
 
 class Balancer:
