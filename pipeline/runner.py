@@ -245,6 +245,12 @@ def run(
                 )
                 seconds[spec.name], failed = time.monotonic() - begun, None
                 input_uri = folders[spec.name]
+                if not stats[spec.name].get("ledger_ok"):
+                    # rows were lost or never counted: later stages would build on that;
+                    # the folder stays for a look, and resume runs this stage again
+                    failed = spec.name
+                    log.error("%s: its ledger does not add up; the chain stops", spec.name)
+                    break
                 if getattr(args, "no_intermediate", False):
                     for name in prune_before([s.name for s in specs], spec.name, folders):
                         log.info("--no-intermediate: removed the records of %s", name)

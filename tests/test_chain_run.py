@@ -3,6 +3,7 @@ reused; what a killed run leaves behind is cleaned by the next run of that outpu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -19,8 +20,10 @@ from pipeline.cli import build_parser, main
 from pipeline.folders import stale_folders
 from pipeline.resume import RUN_FILE
 from pipeline.runner import run
-from pipeline.stage_spec import StageSpec, record_key
+from pipeline.stage_spec import ShardOutput, StageSpec, data_shard_path, record_key
 from pipeline.stages import STAGES
+from schemas import PANEL_SCHEMA
+from transforms.shards import ParquetShardWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 # Beam's workers cannot import a test module: the failing stage travels pickled by value
@@ -145,3 +148,36 @@ def test_only_our_work_folders_older_than_the_run_are_stale(tmp_path: Path) -> N
     # a file written inside it after the run began keeps a folder alive
     os.utime(tmp_path / "figures.tmp-0123abcd", (now - 100, now - 100))
     assert stale_folders(str(out), started=now - 50) == []
+
+
+class OneRowShortWriter(ParquetShardWriter):
+    """Loses a row of every shard it writes: a stage whose output does not add up."""
+
+    def write(self, table, handle) -> int:
+        return super().write(table.slice(0, max(0, table.num_rows - 1)), handle)
+
+
+LOSSY_SEGMENT = dataclasses.replace(
+    STAGES["segment"],
+    outputs=lambda config: [
+        ShardOutput(OneRowShortWriter(PANEL_SCHEMA), data_shard_path, "data-*.parquet")
+    ],
+)
+
+
+@pytest.mark.beam
+def test_a_chain_stops_at_a_stage_whose_ledger_does_not_add_up(tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    make_corpus(corpus)
+    argv = ["all", "--input", str(corpus), "--output", str(out), "--quiet"]
+    specs = [STAGES["extract"], LOSSY_SEGMENT, STAGES["tag"]]
+    stats = run(specs, build_parser().parse_args(argv), ["--direct_num_workers=2"], chain=True)
+    assert stats["segment"]["ledger_ok"] is False and "tag" not in stats
+    assert not (out / "tagged").exists()
+    record = chain_record(out)
+    assert record["complete"] is False and record["failed_stage"] == "segment"
+    # the folder stays for a look; a rerun does not take it as complete
+    assert (out / "panels" / "stats.json").exists()
+    assert main(argv) == 0  # the real segment this time: it runs again, and tag after it
+    assert chain_record(out)["stages"]["segment"]["units_run"] > 0
+    assert json.loads((out / "tagged" / "stats.json").read_text())["ledger_ok"] is True
