@@ -3,6 +3,8 @@ and the SemDeDup clustered search against exact brute force.
 
 Run: .venv/bin/python benchmarks/dedup.py [--sizes 10000,100000,1000000]
      (writes benchmarks/results/dedup.json)
+     .venv/bin/python benchmarks/dedup.py --memory-only [--sizes ...]: only the clustered
+     path's own memory (`dedup_memory`), into the file's "search_memory" key
 
 - pHash: ours (`transforms.dedup.hashes.phash`, a numpy DCT) and `imagehash.phash` on the
   same decoded images (real figures from ../shared/testdata and scikit-image's photos), one
@@ -45,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from dedup_memory import linearity, memory_child, memory_table, save_vectors  # noqa: E402
 from dedup_run import run_dedup  # noqa: E402
 from dedup_variants import (  # noqa: E402
     CROP_VARIANTS,
@@ -259,6 +262,31 @@ def clustered_pairs(vectors: np.ndarray, config: DedupConfig):
     return found, decided, stats
 
 
+def clustered_run(vectors: np.ndarray, visits: int):
+    return clustered_pairs(vectors, DedupConfig(max_visits=visits))
+
+
+def search_memory(results: dict, sizes: list[int]) -> None:
+    """The clustered path's memory over its loaded input, into results["search_memory"];
+    the file's other keys are kept as they are."""
+    loadavg_start = [round(x, 2) for x in os.getloadavg()]
+
+    def save(rows: list[dict]) -> None:
+        results["search_memory"] = {
+            "command": "benchmarks/dedup.py --memory-only --sizes "
+            + ",".join(str(n) for n in sizes),
+            "path": "clustered_path (stage defaults, max_visits "
+            f"{DedupConfig().max_visits}); baseline = RSS after imports and np.load",
+            "loadavg_at_start": loadavg_start,
+            "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "rows": rows,
+            "linear": linearity(rows),
+        }
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+    memory_table(sizes, ("random", "clustered"), __file__, save)
+
+
 def peak() -> float:
     """Peak resident set (VmHWM) of this process in MB since the last `reset_peak`."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -305,13 +333,26 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--child")
     parser.add_argument("--skip-images", action="store_true")
+    parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--memory-child")
+    parser.add_argument("--memory-make")
     args = parser.parse_args()
     if args.child:
         n, kind, path = args.child.split(",")
         visits = 0 if path.endswith("no_visits") else DedupConfig().max_visits
         print(json.dumps(search_child(int(n), kind, path, visits)))
         return
+    if args.memory_make:
+        print(json.dumps(save_vectors(args.memory_make, make_vectors)))
+        return
+    if args.memory_child:
+        child = memory_child(args.memory_child, DedupConfig().max_visits, clustered_run)
+        print(json.dumps(child))
+        return
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.memory_only:
+        search_memory(results, [int(s) for s in args.sizes.split(",")])
+        return
     results["machine"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
