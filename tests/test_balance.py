@@ -330,12 +330,13 @@ def test_real_captions_concept_head_shrinks(roco_tagged: list[dict]) -> None:
     assert stats["records_after"] < 0.75 * 1212
 
 
-def test_matplotlib_draws_the_same_chart_when_installed() -> None:
-    pytest.importorskip("matplotlib")
-    from transforms.balance.plot import _matplotlib_plot
-
-    png = _matplotlib_plot([900, 300, 40, 2], [70, 60, 40, 2], 60)
-    assert Image.open(io.BytesIO(png)).size == (800, 500)
+def test_plot_draws_both_curves_and_the_cap() -> None:
+    png = plot_entry_counts([900, 300, 40, 2], [70, 60, 40, 2], 60)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (800, 500)
+    colours = {colour for _, colour in image.getcolors(1 << 16)}
+    # before, after, and the dashed line at t
+    assert {(31, 119, 180), (255, 127, 14), (120, 120, 120)} <= colours
 
 
 def test_batched_path_keeps_exactly_what_the_record_path_keeps() -> None:
