@@ -121,10 +121,10 @@ class ConceptMatcher:
         tokens = tokenize(text or "")
         if not tokens.words or not self.keys:
             return Analysis(tokens, [])
-        found, keys, offsets = [], self.keys, tokens.offsets
+        found, keys, word_at = [], self.keys, tokens.word_finder()
         for end, key_id in self.automaton.iter(tokens.joined):
             ntok, length, candidates, plain = keys[key_id]
-            first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
+            first = word_at(end - length + 2)
             indices = plain or _pick(candidates, tokens, first, first + ntok)
             if indices:
                 found.append((-ntok, first, indices))
