@@ -75,6 +75,11 @@ class Tokens:
         return self._spans
 
     @property
+    def gaps(self) -> list[str]:
+        """The text before each word, since the word before it (case and accents folded)."""
+        return self._parts[0:-1:2]
+
+    @property
     def offsets(self) -> list[int]:
         """The position in `joined` of each word's first char."""
         if self._offsets is None:
