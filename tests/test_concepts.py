@@ -10,7 +10,7 @@ from lxml import etree
 
 from metadata.lexicon import Lexicon, load_default, make_concept
 from transforms.tag.concepts import ConceptMatcher
-from transforms.tag.normalise import key_of, term_keys
+from transforms.tag.normalise import COUNT_WORDS_UP_TO, fold_lower, key_of, term_keys, tokenize
 from transforms.tag.variants import derived_forms
 
 
@@ -168,6 +168,31 @@ def test_offsets_are_exact_on_roco_captions(default: ConceptMatcher, testdata: P
             caption = line.split("\t", 1)[1]
             total += _check_offsets(default, caption)
     assert total > 2000
+
+
+@pytest.mark.realdata
+def test_word_index_and_spans_on_short_and_long_captions(
+    default: ConceptMatcher, testdata: Path
+) -> None:
+    # a short text finds a word's index by counting spaces, a long one by bisecting its
+    # offsets: both must name the word that starts there; spans must give the words back
+    lines = (testdata / "captions" / "ROCO_test_radiology_dev600_captions.txt").read_text("utf-8")
+    captions = [line.split("\t", 1)[1] for line in lines.splitlines()]
+    long = " ".join(captions[:60])
+    assert len(tokenize(long).joined) > COUNT_WORDS_UP_TO > len(tokenize(captions[0]).joined)
+    for text in (captions[0], long):
+        tokens = tokenize(text)
+        word_at = tokens.word_finder()
+        assert [word_at(position) for position in tokens.offsets[:-1]] == list(
+            range(len(tokens.words))
+        )
+        folded = fold_lower(text)
+        assert [folded[start:end] for start, end in tokens.spans] == tokens.words
+        starts = tokens.offsets[:-1]  # the last one is the end of `joined`
+        assert [
+            tokens.joined[p : p + len(w)] for p, w in zip(starts, tokens.words, strict=True)
+        ] == (tokens.words)
+    assert _check_offsets(default, long) > 200
 
 
 @pytest.mark.realdata

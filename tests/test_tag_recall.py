@@ -11,7 +11,7 @@ import pytest
 from metadata.lexicon import Lexicon, load_default, make_concept
 from transforms.tag.concepts import ConceptMatcher
 from transforms.tag.tagger import Tagger
-from transforms.tag.variants import derived_forms, learn_rewrites
+from transforms.tag.variants import derived_forms, learn_rewrites, named_forms
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,38 @@ def test_word_forms_taught_by_the_lexicon_match(matcher: ConceptMatcher, testdat
     caption, cuis = roco(testdata, "ROCO_10900")  # "Transrectal ultrasonogram of ..."
     found = {(caption[m.start : m.end], m.concept.cui) for m in matcher.analyse(caption).matches}
     assert ("ultrasonogram", "C0041618") in found and "C0041618" in cuis  # Ultrasonography
+
+
+@pytest.mark.realdata
+def test_adjectives_the_lexicon_names_concepts_with_match(
+    matcher: ConceptMatcher, testdata: Path
+) -> None:
+    # "thoracic" from the Chest's own "thoracic cavity" (its bare word "thorax"),
+    # "mesenteric" by the y -> ic rewrite other groups teach and "Mesenteric cyst" writes
+    for key, word, cui in [
+        ("ROCO_10553", "Thoracic", "C0817096"),  # "Thoracic computed tomography showing ..."
+        ("ROCO_10513", "cerebellar", "C0007765"),  # "... a right cerebellar hypodens lesion."
+        ("ROCO_12129", "Arterial", "C0003842"),  # "Arterial phase enhanced MRI; ..."
+        ("ROCO_11619", "mesenteric", "C0025474"),  # "The 2nd superior mesenteric angiography"
+    ]:
+        caption, cuis = roco(testdata, key)
+        found = {
+            (caption[m.start : m.end], m.concept.cui) for m in matcher.analyse(caption).matches
+        }
+        assert (word, cui) in found and cui in cuis, (key, word)
+
+
+def test_a_concept_teaches_its_adjective_not_its_root() -> None:
+    chest = make_concept("C0817096", "Chest", ("T029",), ["chest", "thorax", "thoracic cavity"])
+    assert named_forms(chest) == ["thoracic"]
+    # "pineal" is what the tumour's name is built on, not a form of it
+    pinealoma = make_concept(
+        "C0031941", "Pinealoma", ("T191",), ["pinealoma", "pineal parenchymal cell neoplasm"]
+    )
+    assert named_forms(pinealoma) == []
+    matcher = ConceptMatcher(Lexicon("small", [chest, pinealoma]))
+    found = [c["cui"] for c in matcher.concepts_of("Thoracic CT; a pineal mass")]
+    assert found == ["C0817096"]
 
 
 def test_rewrites_need_three_concepts_of_a_group() -> None:

@@ -19,7 +19,7 @@ names ("right ventricle").
 from __future__ import annotations
 
 import pickle
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -121,10 +121,10 @@ class ConceptMatcher:
         tokens = tokenize(text or "")
         if not tokens.words or not self.keys:
             return Analysis(tokens, [])
-        found, keys, offsets = [], self.keys, tokens.offsets
+        found, keys, word_at = [], self.keys, tokens.word_finder()
         for end, key_id in self.automaton.iter(tokens.joined):
             ntok, length, candidates, plain = keys[key_id]
-            first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
+            first = word_at(end - length + 2)
             indices = plain or _pick(candidates, tokens, first, first + ntok)
             if indices:
                 found.append((-ntok, first, indices))
@@ -141,14 +141,15 @@ class ConceptMatcher:
         chosen.sort()
         flags = negated_flags(tokens, [(f, lst) for f, lst, _ in chosen])
         spans, concepts = tokens.spans, self.concepts
-        matches = [
-            Match(concepts[index], spans[first][0], spans[last - 1][1], first, last, negated)
-            for (first, last, indices), negated in zip(chosen, flags, strict=True)
-            for index in indices
-        ]
-        if overlapping:
-            matches = _with_nested(matches, chosen, overlapping, concepts, spans)
-        return Analysis(tokens, matches)
+        inner = _nested_in(chosen, overlapping) if overlapping else None
+        if not inner:
+            matches = [
+                Match(concepts[index], spans[first][0], spans[last - 1][1], first, last, negated)
+                for (first, last, indices), negated in zip(chosen, flags, strict=True)
+                for index in indices
+            ]
+            return Analysis(tokens, matches)
+        return Analysis(tokens, _with_nested(chosen, flags, inner, concepts, spans))
 
     def concepts_of(self, text: str | None) -> list[dict[str, Any]]:
         return [m.as_struct() for m in self.analyse(text).matches]
@@ -211,42 +212,46 @@ def _keys_of(term: str) -> list[tuple[str, str | None]]:
     return [(k, None) for k in term_keys(term)]
 
 
-def _with_nested(
-    matches: list[Match],
+def _nested_in(
     chosen: list[tuple[int, int, tuple[int, ...]]],
     overlapping: list[tuple[int, int, tuple[int, ...]]],
-    concepts: list[Concept],
-    spans: list[tuple[int, int]],
-) -> list[Match]:
-    """`matches` with, after each chosen match, the matches inside it (in text order, each
-    concept once, none the chosen match itself names; they share its negation). Matches
-    that cross a chosen one's edge are dropped."""
+) -> dict[int, list[tuple[int, int, tuple[int, ...]]]]:
+    """chosen match's position in `chosen` -> the overlapping matches inside it; those that
+    cross a chosen one's edge are in none."""
     starts = [first for first, _, _ in chosen]
     inner: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
     for first, last, indices in overlapping:
         holder = bisect_right(starts, first) - 1
         if holder >= 0 and last <= chosen[holder][1]:
-            inner.setdefault(chosen[holder][0], []).append((first, last, indices))
-    if not inner:
-        return matches
-    firsts = [m.first for m in matches]
+            inner.setdefault(holder, []).append((first, last, indices))
+    return inner
+
+
+def _with_nested(
+    chosen: list[tuple[int, int, tuple[int, ...]]],
+    flags: list[bool],
+    inner: dict[int, list[tuple[int, int, tuple[int, ...]]]],
+    concepts: list[Concept],
+    spans: list[tuple[int, int]],
+) -> list[Match]:
+    """The chosen matches, each (all its homonyms) followed by the matches inside it (in
+    text order, each concept once, none the chosen match itself names; they share its
+    negation)."""
     out: list[Match] = []
-    done = 0
-    for first in sorted(inner):
-        # homonyms share a span: the nested ones follow them all
-        low, high = bisect_left(firsts, first), bisect_right(firsts, first)
-        out.extend(matches[done:high])
-        done = high
-        seen = {id(m.concept) for m in matches[low:high]}
-        negated = matches[low].negated
-        for start_token, last, indices in sorted(inner[first]):
-            for index in indices:
-                concept = concepts[index]
-                if id(concept) not in seen:
-                    seen.add(id(concept))
-                    start, end = spans[start_token][0], spans[last - 1][1]
-                    out.append(Match(concept, start, end, start_token, last, negated, True))
-    out.extend(matches[done:])
+    append = out.append
+    for holder, ((first, last, indices), negated) in enumerate(zip(chosen, flags, strict=True)):
+        start, end = spans[first][0], spans[last - 1][1]
+        for index in indices:
+            append(Match(concepts[index], start, end, first, last, negated))
+        if holder not in inner:
+            continue
+        seen = set(indices)
+        for start_token, stop, inside in sorted(inner[holder]):
+            for index in inside:
+                if index not in seen:
+                    seen.add(index)
+                    start, end = spans[start_token][0], spans[stop - 1][1]
+                    append(Match(concepts[index], start, end, start_token, stop, negated, True))
     return out
 
 

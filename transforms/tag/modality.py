@@ -14,7 +14,7 @@ words in its parent's caption).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import accumulate
@@ -101,10 +101,10 @@ def modality_cues(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
         and (cover is None or cover.covers(m.start, m.end))
     ]
     automaton, values = _cue_automaton()
-    offsets = tokens.offsets
+    word_at = tokens.word_finder()
     for end, value in automaton.iter(tokens.joined):
         ntok, length, tag, strong = values[value]
-        first = bisect_left(offsets, end - length + 2)  # Tokens.word_at, inlined: hot
+        first = word_at(end - length + 2)
         if cover is not None:
             spans = tokens.spans
             if not cover.covers(spans[first][0], spans[first + ntok - 1][1]):
@@ -131,10 +131,13 @@ def modality_tags(analysis: Analysis, within: Sequence[tuple[int, int]] | None =
 
 
 def tags_of(cues: list[Cue]) -> list[str]:
-    return _prune({cue.tag for cue in cues})
+    return list(_prune(frozenset([cue.tag for cue in cues]))) if cues else []
 
 
-def _prune(tags: set[str]) -> list[str]:
+@lru_cache(maxsize=4096)  # few tag sets recur: captions name one or two modalities
+def _prune(tags: frozenset[str]) -> tuple[str, ...]:
     """Drop "top/other" where a specific "top/sub" is present."""
     specific = {tag.split("/")[0] for tag in tags if not tag.endswith("/other")}
-    return sorted(t for t in tags if not (t.endswith("/other") and t.split("/")[0] in specific))
+    return tuple(
+        sorted(t for t in tags if not (t.endswith("/other") and t.split("/")[0] in specific))
+    )

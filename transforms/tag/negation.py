@@ -5,6 +5,8 @@ The concept is kept and flagged; nothing is removed."""
 from __future__ import annotations
 
 import re
+from itertools import accumulate
+from operator import or_
 
 from transforms.tag.normalise import Tokens
 
@@ -51,30 +53,32 @@ _CLAUSE_BREAK = re.compile(r"[.;:!?]")
 _CUE_WORDS = frozenset(w for cue in PRE_CUES + POST_CUES for w in cue.split()[:1])
 
 
-_PARTS = {cue: cue.split() for cue in PSEUDO + PRE_CUES + POST_CUES}
+def _pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-token occurrences of the cues in `Tokens.joined`. No two cues of one tuple
+    start at one token, and none starts inside another, so one scan finds them all."""
+    longest_first = sorted(cues, key=len, reverse=True)
+    return re.compile("(?<= )(?:" + "|".join(map(re.escape, longest_first)) + ")(?= )")
 
 
-def _find(
-    words: list[str], at: dict[str, list[int]], cues: tuple[str, ...]
-) -> list[tuple[int, int]]:
-    """(first, last) token ranges where a cue phrase occurs (`at`: word -> its positions)."""
+_PSEUDO, _PRE, _POST = _pattern(PSEUDO), _pattern(PRE_CUES), _pattern(POST_CUES)
+
+
+def _find(tokens: Tokens, cues: re.Pattern[str]) -> list[tuple[int, int]]:
+    """(first, last) token ranges where a cue phrase occurs."""
+    word_at = tokens.word_finder()
     found = []
-    for cue in cues:
-        parts = _PARTS[cue]
-        n = len(parts)
-        found.extend((i, i + n) for i in at.get(parts[0], ()) if words[i : i + n] == parts)
+    for m in cues.finditer(tokens.joined):
+        first = word_at(m.start())
+        found.append((first, first + m.group().count(" ") + 1))
     return found
 
 
 def _clauses(tokens: Tokens) -> list[int]:
-    """A clause number per token: sentence punctuation and terminator words start a new one."""
-    clause, ids, previous_end = 0, [], 0
-    for word, (start, end) in zip(tokens.words, tokens.spans, strict=True):
-        if _CLAUSE_BREAK.search(tokens.text, previous_end, start) or word in TERMINATORS:
-            clause += 1
-        ids.append(clause)
-        previous_end = end
-    return ids
+    """A clause number per token: sentence punctuation before a token and terminator words
+    start a new one (counted in C: a running sum of one flag per token)."""
+    breaks = map(bool, map(_CLAUSE_BREAK.search, tokens.gaps))
+    starts = map(or_, breaks, map(TERMINATORS.__contains__, tokens.words))
+    return list(accumulate(starts, initial=0))[1:]
 
 
 def negated_flags(tokens: Tokens, ranges: list[tuple[int, int]]) -> list[bool]:
@@ -82,17 +86,14 @@ def negated_flags(tokens: Tokens, ranges: list[tuple[int, int]]) -> list[bool]:
     words = tokens.words
     if not ranges or _CUE_WORDS.isdisjoint(words):
         return [False] * len(ranges)
-    at: dict[str, list[int]] = {}
-    for i, word in enumerate(words):
-        at.setdefault(word, []).append(i)
-    pseudo = {i for first, last in _find(words, at, PSEUDO) for i in range(first, last)}
+    pseudo = {i for first, last in _find(tokens, _PSEUDO) for i in range(first, last)}
     # cue firsts by the token a pre cue ends at, and post cue firsts: each concept looks
     # only at the few tokens of its window, so a text of many cues and concepts stays linear
     pre_firsts_by_last: dict[int, list[int]] = {}
-    for cue_first, cue_last in _find(words, at, PRE_CUES):
+    for cue_first, cue_last in _find(tokens, _PRE):
         if cue_first not in pseudo:
             pre_firsts_by_last.setdefault(cue_last, []).append(cue_first)
-    post_firsts = {f for f, _ in _find(words, at, POST_CUES) if f not in pseudo}
+    post_firsts = {f for f, _ in _find(tokens, _POST) if f not in pseudo}
     clause = _clauses(tokens)
     flags = []
     for first, last in ranges:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
+from functools import partial
 from itertools import accumulate
 
 TOKEN = re.compile(r"[^\W_]+")
+# a token with what precedes it: split, a text is [gap, token, gap, token, ..., gap]
+_TOKEN_SPLIT = re.compile(r"([^\W_]+)")
+COUNT_WORDS_UP_TO = 2048  # chars of `Tokens.joined`: see `Tokens.word_finder`
 
 
 def _accent_table() -> dict[int, str]:
@@ -31,13 +34,16 @@ def _accent_table() -> dict[int, str]:
 
 
 _FOLD = _accent_table()
+# any char `_FOLD` changes: most non-ASCII captions have none ("×", "μm", "–"), and
+# `str.translate` looks every char up
+_ACCENTED = re.compile(f"[{re.escape(''.join(map(chr, sorted(_FOLD))))}]")
 
 
 def fold_lower(text: str) -> str:
     """Lower-cased, accent-folded text of exactly the same length as `text`."""
     if text.isascii():
         return text.lower()
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD) if _ACCENTED.search(text) else text
     lowered = folded.lower()
     if len(lowered) == len(text):
         return lowered
@@ -45,33 +51,57 @@ def fold_lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
 
 
-@dataclass(frozen=True)
 class Tokens:
     """A text's tokens, the space-joined matching string, and (on demand) their spans."""
 
-    text: str
-    words: list[str]
-    joined: str  # " w0 w1 ... wn "
-    offsets: list[int]  # position in `joined` of each word's first char
-    # `text` folded and lower-cased, as the words were found in (kept: spans need it again)
-    folded: str = ""
+    __slots__ = ("text", "words", "joined", "folded", "_parts", "_spans", "_offsets")
 
-    @cached_property
+    def __init__(self, text: str, folded: str, parts: list[str]) -> None:
+        self.text = text
+        # `text` folded and lower-cased, as the words were found in
+        self.folded = folded
+        self._parts = parts  # `folded` split: [gap, word, gap, word, ..., gap]
+        self.words: list[str] = parts[1::2]
+        self.joined = " " + " ".join(self.words) + " "  # " w0 w1 ... wn "
+        self._spans: list[tuple[int, int]] | None = None
+        self._offsets: list[int] | None = None
+
+    @property
     def spans(self) -> list[tuple[int, int]]:
-        """Each word's (start, end) in `text`; only matched captions need them."""
-        return [m.span() for m in TOKEN.finditer(self.folded or fold_lower(self.text))]
+        """Each word's (start, end) in `text`: the running lengths of the split's pieces."""
+        if self._spans is None:
+            ends = list(accumulate(map(len, self._parts)))
+            self._spans = list(zip(ends[0:-1:2], ends[1::2], strict=True))
+        return self._spans
+
+    @property
+    def gaps(self) -> list[str]:
+        """The text before each word, since the word before it (case and accents folded)."""
+        return self._parts[0:-1:2]
+
+    @property
+    def offsets(self) -> list[int]:
+        """The position in `joined` of each word's first char."""
+        if self._offsets is None:
+            self._offsets = list(accumulate([len(w) + 1 for w in self.words], initial=1))
+        return self._offsets
 
     def word_at(self, position: int) -> int:
         """The index of the word whose first char is at `position` in `joined`."""
-        return bisect_left(self.offsets, position)
+        return self.word_finder()(position)
+
+    def word_finder(self) -> Callable[[int], int]:
+        """`word_at` as one C call, for the matchers' hot loops: a short text counts the
+        spaces before the position (no offsets table to build), a long one bisects its
+        offsets (counting would be quadratic in its length)."""
+        if len(self.joined) <= COUNT_WORDS_UP_TO:
+            return partial(self.joined.count, " ", 1)
+        return partial(bisect_left, self.offsets)
 
 
 def tokenize(text: str) -> Tokens:
     folded = fold_lower(text)
-    words = TOKEN.findall(folded)
-    joined = " " + " ".join(words) + " "
-    offsets = list(accumulate([len(w) + 1 for w in words], initial=1))
-    return Tokens(text, words, joined, offsets, folded)
+    return Tokens(text, folded, _TOKEN_SPLIT.split(folded))
 
 
 def key_of(term: str) -> str:

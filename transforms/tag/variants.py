@@ -3,7 +3,15 @@
 teaches a suffix rewrite (um -> al, y -> ic, m -> phy). A rewrite that the names of at
 least `MIN_CONCEPTS` concepts of one semantic group show is applied to the one-word terms
 of every concept of that group that lacks the form ("jejunum" -> "jejunal",
-"ultrasonography" -> "ultrasonogram", "atrophy" -> "atrophic").
+"ultrasonography" -> "ultrasonogram"). A rewrite that `MIN_CONCEPTS` concepts of any groups
+show is applied too, in the groups that learned rewrites of their own, when the form it
+makes is a word the lexicon's longer names use ("mesentery" -> "mesenteric", as in
+"Mesenteric cyst"; "atrophy" -> "atrophic").
+
+A concept also teaches the adjective it names itself with: the first word of one of its
+longer terms that is a form of one of its one-word terms ("thoracic cavity" of the Chest,
+"thorax": "thoracic"; "arterial wall" of Arteries, "artery": "arterial"), as QuickUMLS-style
+annotators such as ROCO's match these adjectives to the concept.
 
 A derived form is dropped when the lexicon already has it as a term (of any concept: it
 then means what the lexicon says), when it is a withheld generic word, or when its stem
@@ -19,7 +27,7 @@ from os.path import commonprefix
 
 from metadata.lexicon import Concept
 from transforms.tag.generic import bare_word
-from transforms.tag.normalise import plural_forms
+from transforms.tag.normalise import key_of, plural_forms
 
 MIN_CONCEPTS = 3
 MIN_STEM = 4
@@ -38,8 +46,8 @@ def _rewrite(a: str, b: str) -> tuple[str, str] | None:
     return a[stem:], b[stem:]
 
 
-def learn_rewrites(concepts: list[Concept]) -> dict[str, list[tuple[str, str]]]:
-    """semantic group -> the suffix rewrites at least MIN_CONCEPTS of its concepts show."""
+def _rewrites_seen(concepts: list[Concept]) -> dict[tuple[str, str, str], set[int]]:
+    """(semantic group, old ending, new ending) -> the concepts whose bare words show it."""
     seen: dict[tuple[str, str, str], set[int]] = defaultdict(set)
     for index, concept in enumerate(concepts):
         words = sorted({w for w in map(bare_word, concept.terms) if w and w.isalpha()})
@@ -48,11 +56,42 @@ def learn_rewrites(concepts: list[Concept]) -> dict[str, list[tuple[str, str]]]:
                 rule = _rewrite(a, b) if a != b else None
                 if rule:
                     seen[(concept.semgroup, *rule)].add(index)
+    return seen
+
+
+def learn_rewrites(concepts: list[Concept]) -> dict[str, list[tuple[str, str]]]:
+    """semantic group -> the suffix rewrites at least MIN_CONCEPTS of its concepts show."""
     rules: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for (group, old, new), indices in sorted(seen.items()):
+    for (group, old, new), indices in sorted(_rewrites_seen(concepts).items()):
         if len(indices) >= MIN_CONCEPTS:
             rules[group].append((old, new))
     return dict(rules)
+
+
+def learn_shared_rewrites(concepts: list[Concept]) -> list[tuple[str, str]]:
+    """The suffix rewrites at least MIN_CONCEPTS concepts show, whatever their group."""
+    pooled: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for (_, old, new), indices in _rewrites_seen(concepts).items():
+        pooled[(old, new)] |= indices
+    return sorted(rule for rule, indices in pooled.items() if len(indices) >= MIN_CONCEPTS)
+
+
+def named_forms(concept: Concept) -> list[str]:
+    """The adjectives a concept names itself with: the first word of one of its longer
+    terms that is a form of one of its bare words by a suffix rewrite ("thoracic cavity"
+    of the Chest, whose bare word is "thorax", teaches "thoracic"; "arterial wall" of
+    artery, "arterial"; "surgical procedure" of surgery, "surgical"). A word the bare word
+    starts with is its root, not its form ("pineal" of pinealoma, "schwann" of schwannoma)."""
+    bare = [w for w in map(bare_word, concept.terms) if w and w.isalpha()]
+    forms = []
+    for term in concept.terms:
+        words = key_of(term).split()
+        first = words[0]
+        if len(words) < 2 or not first.isalpha() or first in bare:
+            continue
+        if any(_rewrite(word, first) and not word.startswith(first) for word in bare):
+            forms.append(first)
+    return list(dict.fromkeys(forms))
 
 
 def derived_forms(
@@ -60,15 +99,21 @@ def derived_forms(
 ) -> dict[int, list[str]]:
     """concept index -> the derived one-word keys to match it under."""
     rules = learn_rewrites(concepts)
+    shared = learn_shared_rewrites(concepts)
     known = {w for c in concepts for w in map(bare_word, c.terms) if w}
+    # the words of the lexicon's longer names: a form written there is a word
+    written = {w for c in concepts for t in c.terms for w in key_of(t).split()[:-1]}
     out: dict[int, list[str]] = {}
     for index, concept in enumerate(concepts):
-        forms = []
+        forms = [f for f in named_forms(concept) if f not in known and not withheld(f, index)]
+        own = rules.get(concept.semgroup, ())
         for word in dict.fromkeys(filter(None, map(bare_word, concept.terms))):
-            for old, new in rules.get(concept.semgroup, ()):
+            for old, new in [*own, *(r for r in shared if own and r not in own)]:
                 if not word.endswith(old) or len(word) - len(old) < MIN_STEM:
                     continue
                 form = word[: len(word) - len(old)] + new
+                if (old, new) not in own and form not in written:
+                    continue
                 if form not in known and not withheld(form, index):
                     forms.append(form)
         if forms:
