@@ -190,6 +190,9 @@ class ReadArticleSources(beam.PTransform):
 
 
 UNIT_ROWS = 8192  # rows per unit of a batched stage: a worker holds a few units at a time
+# rows per read part of a per-record stage: one row group of a shard (transforms/shards.py),
+# so even a small folder is spread over every worker
+RECORD_PART_ROWS = 256
 
 
 def parquet_parts(path: str, unit_rows: int = UNIT_ROWS) -> list[tuple[str, list[int]]]:
@@ -217,9 +220,17 @@ def read_part(part: tuple[str, list[int]], unit_rows: int = UNIT_ROWS):
             yield pa.Table.from_batches([batch], schema=schema)
 
 
+def read_rows(part: tuple[str, list[int]]):
+    """The part's rows as record dicts."""
+    for table in read_part(part, RECORD_PART_ROWS):
+        yield from table.to_pylist()
+
+
 class ReadRecords(beam.PTransform):
     """A stage folder's `data-*.parquet` as record dicts, or as pyarrow Tables of at most
-    `UNIT_ROWS` rows (batched), typed so that Beam codes them with `ArrowCoder`."""
+    `UNIT_ROWS` rows (batched), typed so that Beam codes them with `ArrowCoder`. The files
+    are listed and cut into row-group parts first, and the parts reshuffled, so every
+    worker reads (a source read from one element runs on one worker under FnApiRunner)."""
 
     def __init__(self, folder: str, batched: bool = False) -> None:
         super().__init__(label=f"Read[{folder.rstrip('/').rsplit('/', 1)[-1]}]")
@@ -228,13 +239,14 @@ class ReadRecords(beam.PTransform):
 
     def expand(self, pbegin):
         pattern = f"{self.folder}/data-*.parquet"
+        part_rows = UNIT_ROWS if self.batched else RECORD_PART_ROWS
+        parts = (
+            pbegin
+            | "Pattern" >> beam.Create([pattern])
+            | "Files" >> beam.FlatMap(_match)
+            | "Parts" >> beam.FlatMap(parquet_parts, part_rows)
+            | "Spread" >> beam.Reshuffle()
+        )
         if self.batched:
-            return (
-                pbegin
-                | "Pattern" >> beam.Create([pattern])
-                | "Files" >> beam.FlatMap(_match)
-                | "Parts" >> beam.FlatMap(parquet_parts)
-                | "Spread" >> beam.Reshuffle()
-                | "ReadParts" >> beam.FlatMap(read_part).with_output_types(pa.Table)
-            )
-        return pbegin | "ReadParquet" >> beam.io.ReadFromParquet(pattern)
+            return parts | "ReadParts" >> beam.FlatMap(read_part).with_output_types(pa.Table)
+        return parts | "ReadRows" >> beam.FlatMap(read_rows)
