@@ -156,11 +156,21 @@ def cluster_vectors(vectors: np.ndarray, pool_size: int, config: DedupConfig) ->
     return ClusterModel(np.concatenate(parts).astype(np.float32))
 
 
-def build_clusters(captions: list[str], pool_size: int, config: DedupConfig) -> ClusterModel:
-    """Centroids from a caption sample (see `cluster_vectors`)."""
+def build_clusters(vectors: list[bytes], pool_size: int, config: DedupConfig) -> ClusterModel:
+    """Centroids from a sample of packed caption vectors (see `cluster_vectors`)."""
+    matrix = np.stack([np.frombuffer(v, dtype=np.float32) for v in vectors])
+    return cluster_vectors(matrix, pool_size, config)
+
+
+def caption_vector(record: dict[str, Any], config: DedupConfig) -> bytes:
+    """The record's unit-norm caption embedding as float32 bytes: the one prepare made, or
+    made here for a record that did not pass through prepare."""
+    packed = record.get(VECTOR)
+    if packed:
+        return packed
     from transforms.dedup.embed import embed_texts
 
-    return cluster_vectors(embed_texts(captions, config.embed_model), pool_size, config)
+    return embed_texts([record["caption"]], config.embed_model)[0].tobytes()
 
 
 def visitor_copy(record: dict[str, Any], vector: bytes) -> dict[str, Any]:
@@ -194,11 +204,9 @@ def make_group_key(config: DedupConfig) -> Callable[[dict[str, Any], Any], str]:
     def group_key(record: dict[str, Any], pool: Any) -> str | list[tuple[str, dict[str, Any]]]:
         caption_hash = record.get("caption_hash")
         if pool.clusters is not None and caption_hash:
-            from transforms.dedup.embed import embed_texts
-
-            vector = embed_texts([record["caption"]], config.embed_model)
+            packed = caption_vector(record, config)
+            vector = np.frombuffer(packed, dtype=np.float32)[None, :]
             homes, visits = pool.clusters.route(vector, eps, config.max_visits)
-            packed = vector[0].astype(np.float32).tobytes()
             pairs = [(str(int(homes[0])), {**record, VECTOR: packed})]
             copy = visitor_copy(record, packed)
             return pairs + [(str(int(c)), copy) for c in visits[0]]

@@ -2,7 +2,8 @@
 
 The combine keeps one compact row per record (key, keep rank, sha256, 64-bit pHash,
 caption hash: about 200 bytes in Python, some 5 GB at 24M records, so the pass runs on
-one high-memory worker) and a bounded, seeded sample of captions for k-means. Its output,
+one high-memory worker) and a bounded, seeded sample of caption vectors for k-means (the
+vectors prepare made on every worker: the pass itself embeds nothing). Its output,
 the unit function's side input, holds only what the units need:
 
 - `removed`: key -> Duplicate for every record that is an exact (same sha256) or
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from transforms.dedup.clusters import ClusterModel, build_clusters
+from transforms.dedup.clusters import ClusterModel, build_clusters, caption_vector
 from transforms.dedup.config import DedupConfig
 from transforms.dedup.decontam import EvalSet, load_eval_set
 from transforms.dedup.groups import (
@@ -53,8 +54,9 @@ def sample_weight(key: str, seed: int) -> int:
 @dataclass
 class PoolAccumulator:
     rows: list[PoolRow] = field(default_factory=list)
-    # (sample weight, key, caption), at most config.kmeans_sample of the smallest weights
-    sample: list[tuple[int, str, str]] = field(default_factory=list)
+    # (sample weight, key, packed caption vector), at most config.kmeans_sample of the
+    # smallest weights
+    sample: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -88,13 +90,14 @@ class DedupPoolCombine:
                 image,
             )
         )
-        caption = record.get("caption")
         if self.config.embed == "caption" and record.get("caption_hash"):
-            item = (-sample_weight(record["key"], self.config.seed), record["key"], caption)
-            if len(acc.sample) < self.config.kmeans_sample:
-                heapq.heappush(acc.sample, item)
-            elif item > acc.sample[0]:
-                heapq.heapreplace(acc.sample, item)
+            weight = -sample_weight(record["key"], self.config.seed)
+            if len(acc.sample) < self.config.kmeans_sample or weight > acc.sample[0][0]:
+                item = (weight, record["key"], caption_vector(record, self.config))
+                if len(acc.sample) < self.config.kmeans_sample:
+                    heapq.heappush(acc.sample, item)
+                else:
+                    heapq.heapreplace(acc.sample, item)
         return acc
 
     def merge_accumulators(self, accs: list[PoolAccumulator]) -> PoolAccumulator:
@@ -112,8 +115,8 @@ class DedupPoolCombine:
         removed = pool_duplicates(rows, self.config)
         clusters = None
         if self.config.embed == "caption" and len(rows) > self.config.exact_limit:
-            captions = [caption for _, _, caption in sorted(acc.sample, key=lambda s: s[1])]
-            clusters = build_clusters(captions, len(rows), self.config)
+            vectors = [vector for _, _, vector in sorted(acc.sample, key=lambda s: s[1])]
+            clusters = build_clusters(vectors, len(rows), self.config)
         counts = Counter(row[4] for row in rows if row[4])
         big = frozenset(h for h, n in counts.items() if n > self.config.max_cluster_size)
         eval_set = (

@@ -2,7 +2,11 @@
 
 It adds the `deduped` fields (image_phash, image_pdq, caption_hash; dedup_cluster is
 set by the unit) so the pool pass, the group key and the unit read hashes instead of
-decoding images again. An image that does not decode gets `image_phash = None`; the unit
+decoding images again. With caption embeddings on, it also embeds the caption, here,
+where the records are spread over every worker: the k-means sample, the cluster routing
+and the unit's search all use that one vector (carried as float32 bytes under
+`clusters.VECTOR`, which the unit strips), so no caption is embedded twice and no
+embedding waits for the pool pass. An image that does not decode gets `image_phash = None`; the unit
 turns that record into a Drop with reason `bad_image`.
 """
 
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.records import DEDUPED_SCHEMA, new_record
+from transforms.dedup.clusters import VECTOR, caption_vector
 from transforms.dedup.config import DedupConfig
 from transforms.dedup.groups import has_image
 from transforms.dedup.hashes import (
@@ -45,4 +50,13 @@ def hash_record(record: Record, with_pdq: bool) -> Record:
 
 def make_prepare(config: DedupConfig) -> Callable[[Record], Record]:
     with_pdq = config.pdq and pdq_available()
-    return lambda record: hash_record(record, with_pdq)
+    if config.embed != "caption":
+        return lambda record: hash_record(record, with_pdq)
+
+    def prepare(record: Record) -> Record:
+        prepared = hash_record(record, with_pdq)
+        if prepared["caption_hash"]:
+            prepared[VECTOR] = caption_vector(prepared, config)
+        return prepared
+
+    return prepare
