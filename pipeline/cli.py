@@ -48,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every stage, even one whose folder is complete for the same input and options",
     )
     parser.add_argument(
+        "--ledger-retries",
+        type=int,
+        default=1,
+        help="run a stage again, up to this many times, when its ledger read back from disk "
+        "does not add up (rows lost between steps; seen rarely on the local runner with "
+        "several workers under heavy load); only a folder that adds up, or the last "
+        "attempt, is committed (default %(default)s)",
+    )
+    parser.add_argument(
         "--allow-empty",
         action="store_true",
         help="exit 0 even when the input yields no article sources or records",

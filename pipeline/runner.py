@@ -154,26 +154,43 @@ def run_stage_pipeline(
     folder: str,
     input_uri: str,
     progress: str | None,
-) -> dict[str, Any]:
-    """Run one stage as its own Beam pipeline, check its ledger and commit its folder."""
-    temp = temp_folder_for(folder)
+) -> tuple[dict[str, Any], int]:
+    """Run one stage as its own Beam pipeline, check its ledger and commit its folder; a
+    ledger that does not add up runs the stage again, up to --ledger-retries times.
+    Returns its stats and the attempts made."""
     record = run_record(spec, args, input_uri)  # before the run: what it was made from
-    try:
-        if progress and spec.input_kind is not None:
-            write_total(progress, spec.name, rows_written(input_uri, "data-*.parquet"))
-        with StageProgress(progress or "", spec.name, enabled=bool(progress)):
-            with beam.Pipeline(options=options) as pipeline:
-                build(pipeline, [spec], args, {spec.name: temp}, input_uri, progress)
-        check_folders([spec], args, {spec.name: temp}, input_uri)
-    except BaseException:
+    retries = max(0, getattr(args, "ledger_retries", 0))
+    for attempt in range(1, retries + 2):
+        temp = temp_folder_for(folder)
+        try:
+            if progress and spec.input_kind is not None:
+                write_total(progress, spec.name, rows_written(input_uri, "data-*.parquet"))
+            with StageProgress(progress or "", spec.name, enabled=bool(progress)):
+                with beam.Pipeline(options=options) as pipeline:
+                    build(pipeline, [spec], args, {spec.name: temp}, input_uri, progress)
+            check_folders([spec], args, {spec.name: temp}, input_uri)
+        except BaseException:
+            discard_folder(temp)
+            raise
+        checked = read_stats(temp)
+        if checked.get("ledger_ok") or attempt > retries:
+            break
+        log.warning(
+            "%s: attempt %d lost rows (in %s of %s expected; found %s, out %s); running it again",
+            spec.name,
+            attempt,
+            checked.get("in"),
+            checked.get("in_expected"),
+            checked.get("found"),
+            checked.get("out"),
+        )
         discard_folder(temp)
-        raise
     replace_folder(temp, folder)
     if spec.finalize is not None:  # before run.json: a failed finalize reruns the stage
         spec.finalize(spec.make_config(args), folder, input_uri)
     write_run_record(folder, record)
     log.info("%s -> %s", spec.name, folder)
-    return read_stats(folder)
+    return read_stats(folder), attempt
 
 
 # Beam's S3 options, as the environment variables boto3 reads in FnApiRunner's worker
@@ -232,6 +249,7 @@ def run(
     done, input_uri = ({}, args.input) if force else leading_completed(specs, args, folders)
     stats = {name: {**stage_stats, "up_to_date": True} for name, stage_stats in done.items()}
     seconds: dict[str, float] = {}
+    attempts: dict[str, int] = {}
     progress = (
         tempfile.mkdtemp(prefix="biomed-progress-") if shows_progress(args, beam_args) else None
     )
@@ -240,7 +258,7 @@ def run(
         with s3_options_in_environment(options):
             for spec in specs[len(done) :]:
                 failed, begun = spec.name, time.monotonic()
-                stats[spec.name] = run_stage_pipeline(
+                stats[spec.name], attempts[spec.name] = run_stage_pipeline(
                     spec, args, options, folders[spec.name], input_uri, progress
                 )
                 seconds[spec.name], failed = time.monotonic() - begun, None
@@ -258,7 +276,7 @@ def run(
         if progress:
             shutil.rmtree(progress, ignore_errors=True)
         if chain:
-            write_chain_record(args, stats, seconds, failed, time.time() - started)
+            write_chain_record(args, stats, seconds, attempts, failed, time.time() - started)
     return stats
 
 
@@ -266,11 +284,13 @@ def write_chain_record(
     args: argparse.Namespace,
     stats: dict[str, dict[str, Any]],
     seconds: dict[str, float],
+    attempts: dict[str, int],
     failed: str | None,
     total_seconds: float,
 ) -> None:
     """`OUT/run.json`: per stage, the input units taken whole from an earlier run
-    (`units_reused`) or run now (`units_run`), its seconds and its ledger."""
+    (`units_reused`) or run now (`units_run`), its seconds, the attempts it took (a
+    ledger that did not add up is run again) and its ledger."""
     stages = {}
     for name, stage_stats in stats.items():
         reused = bool(stage_stats.get("up_to_date"))
@@ -279,6 +299,7 @@ def write_chain_record(
             "units_reused": ledger.get("in", 0) if reused else 0,
             "units_run": 0 if reused else ledger.get("in", 0),
             "seconds": round(seconds.get(name, 0.0), 3),
+            "attempts": attempts.get(name, 0),
             "ledger": ledger,
         }
     record = {

@@ -157,6 +157,21 @@ class OneRowShortWriter(ParquetShardWriter):
         return super().write(table.slice(0, max(0, table.num_rows - 1)), handle)
 
 
+class FirstAttemptShortWriter(ParquetShardWriter):
+    """Loses a row of the shards written before `marker` exists, then creates it: rows lost
+    by the first attempt only, as the local runner rarely loses them."""
+
+    def __init__(self, schema, marker: str) -> None:
+        super().__init__(schema)
+        self.marker = marker
+
+    def write(self, table, handle) -> int:
+        if os.path.exists(self.marker):
+            return super().write(table, handle)
+        Path(self.marker).touch()
+        return super().write(table.slice(0, max(0, table.num_rows - 1)), handle)
+
+
 LOSSY_SEGMENT = dataclasses.replace(
     STAGES["segment"],
     outputs=lambda config: [
@@ -181,3 +196,33 @@ def test_a_chain_stops_at_a_stage_whose_ledger_does_not_add_up(tmp_path: Path) -
     assert main(argv) == 0  # the real segment this time: it runs again, and tag after it
     assert chain_record(out)["stages"]["segment"]["units_run"] > 0
     assert json.loads((out / "tagged" / "stats.json").read_text())["ledger_ok"] is True
+
+
+@pytest.mark.beam
+def test_a_stage_whose_ledger_does_not_add_up_is_run_again(tmp_path: Path) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    make_corpus(corpus)
+    marker = str(tmp_path / "first-attempt-done")
+    flaky = dataclasses.replace(
+        STAGES["segment"],
+        outputs=lambda config: [
+            ShardOutput(
+                FirstAttemptShortWriter(PANEL_SCHEMA, marker), data_shard_path, "data-*.parquet"
+            )
+        ],
+    )
+    argv = ["all", "--input", str(corpus), "--output", str(out), "--quiet"]
+    stats = run([STAGES["extract"], flaky], build_parser().parse_args(argv), [], chain=True)
+    assert os.path.exists(marker)  # the first attempt did lose a row
+    assert stats["segment"]["ledger_ok"] is True
+    record = chain_record(out)
+    assert record["complete"] is True
+    assert record["stages"]["segment"]["attempts"] == 2
+    assert record["stages"]["extract"]["attempts"] == 1
+    assert not list(tmp_path.glob("out/panels.tmp-*"))  # the lossy attempt's folder is gone
+    # with no retries allowed the loss stands, and the chain says so
+    os.remove(marker)
+    argv += ["--force", "--ledger-retries", "0"]
+    stats = run([STAGES["extract"], flaky], build_parser().parse_args(argv), [], chain=True)
+    assert stats["segment"]["ledger_ok"] is False
+    assert chain_record(out)["stages"]["segment"]["attempts"] == 1
