@@ -81,7 +81,7 @@ class SumCounts(beam.CombineFn):
         return dict(acc)
 
 
-class ListingParts(beam.PTransform):
+class SplitListing(beam.PTransform):
     """input spec -> its listing parts, reshuffled: each its own element on any worker."""
 
     def __init__(self, spec: str) -> None:
@@ -110,7 +110,7 @@ class ReadArticleSources(beam.PTransform):
     def expand(self, pbegin):
         listed = (
             pbegin
-            | ListingParts(self.spec)
+            | SplitListing(self.spec)
             | "ListFiles" >> beam.FlatMap(list_part_paths, s3_settings_of(pbegin.pipeline.options))
         )
         found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(

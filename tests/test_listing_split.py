@@ -24,7 +24,7 @@ from pipeline.listing import (
     list_part_paths,
     split_listing,
 )
-from pipeline.sources import ListingParts
+from pipeline.sources import SplitListing
 from transforms.extract.sources import OUTSIDE_ROOT
 
 
@@ -118,7 +118,7 @@ def test_listing_parts_are_separate_elements_after_the_reshuffle(tmp_path: Path)
     write(root / "loose.xml", b"<article/>")
     options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
     with beam.Pipeline(runner="FnApiRunner", options=options) as pipeline:
-        parts = pipeline | ListingParts(str(root))
+        parts = pipeline | SplitListing(str(root))
         count = parts | beam.combiners.Count.Globally()
         assert_that(count, equal_to([13]), label="Count")
         named = parts | beam.Map(lambda part: (part.how, os.fsdecode(part.path)))
