@@ -18,9 +18,9 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.listing import list_input_files
 from pipeline.prune import is_pruned
 from pipeline.sinks import read_stats
-from pipeline.sources import list_input_files
 from pipeline.stage_spec import StageSpec
 
 RUN_FILE = "run.json"

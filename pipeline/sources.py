@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from typing import BinaryIO
 
@@ -12,16 +11,15 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 import pipeline.arrow_coder  # noqa: F401 - registers the coder of batched units
-from transforms.extract.sources import (
-    LIST_SUFFIXES,
-    OUTSIDE_ROOT,
-    ArticleSource,
-    classify_folder,
-    is_within,
-    parent_of,
-    parse_file_list,
-    suffix_of,
+from pipeline.listing import (
+    MISSING,
+    NOT_UTF8,
+    list_part_paths,
+    match_paths,
+    s3_settings_of,
+    split_listing,
 )
+from transforms.extract.sources import OUTSIDE_ROOT, ArticleSource, classify_folder, parent_of
 from transforms.ledger import StageError
 
 
@@ -39,78 +37,7 @@ def open_stream(uri: str) -> BinaryIO:
     return FileSystems.open(uri, compression_type="uncompressed")
 
 
-def _match(pattern: str) -> list[str]:
-    results = FileSystems.match([pattern])[0].metadata_list
-    return sorted(m.path for m in results)
-
-
-MISSING = "missing"
-
-
-def _within_root(paths: list[str], root: str) -> list[tuple[str, str]]:
-    """Local files as (kind, path): "link_outside_root" for one whose real path (links
-    followed) leaves the root folder, else "file". Links inside the root are followed."""
-    real_root = os.path.realpath(root)
-    return [
-        ("file" if is_within(os.path.realpath(path), real_root) else OUTSIDE_ROOT, path)
-        for path in paths
-    ]
-
-
-def list_input_files(spec: str, base: str = "") -> list[tuple[str, str]]:
-    """Every file an input names, as (kind, path): kind "file", "missing" for a path in a
-    file list that does not exist, or "link_outside_root" for a link in a local folder that
-    leads out of it. A spec is a file, a folder (recursively), a glob, or a file list
-    (`.txt`), whose relative lines are resolved against the list's folder."""
-    spec = spec.rstrip("/") if not spec.endswith("://") else spec
-    if base and "://" not in spec and not os.path.isabs(spec):
-        spec = f"{base}/{spec}" if "://" in base else os.path.join(base, spec)
-    if any(ch in spec for ch in "*?["):
-        if "://" in spec:
-            return [("file", p) for p in _match(spec)]
-        fixed = spec[: min(spec.find(ch) for ch in "*?[" if ch in spec)]
-        return _within_root(_match(spec), os.path.dirname(os.path.abspath(fixed + "x")))
-    if suffix_of(spec) in LIST_SUFFIXES and FileSystems.exists(spec):
-        with FileSystems.open(spec, compression_type="uncompressed") as handle:
-            # a line that is not UTF-8 keeps its bytes (as local file names do): flagged below
-            entries = parse_file_list(handle.read().decode("utf-8", "surrogateescape"))
-        folder = parent_of(spec)
-        return [item for entry in entries for item in list_input_files(entry, folder)]
-    if "://" not in spec:
-        spec = os.path.abspath(spec)
-        if os.path.isfile(spec):
-            return [("file", spec)]
-        if not os.path.isdir(spec):
-            return [(MISSING, spec)]
-        return _within_root(_match(spec + "/**"), spec)
-    exact = _match(spec) if FileSystems.exists(spec) else []
-    if exact == [spec]:
-        return [("file", spec)]
-    found = _match(spec + "/**")
-    return [("file", p) for p in found] if found else [(MISSING, spec)]
-
-
 LISTING, UNRECOGNISED, UNITS = "listing", "unrecognised", "units"
-# a file name that is not UTF-8: no Beam coder or Parquet column can carry it as it is
-NOT_UTF8 = "path_not_utf8"
-
-
-def printable_path(path: str) -> str:
-    """The path as UTF-8, its undecodable bytes written as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def list_input_paths(spec: str) -> list[tuple[str, str]]:
-    """`list_input_files`, with a path that is not UTF-8 as (NOT_UTF8, printable path): it
-    is reported among the unrecognised files, and the run goes on."""
-    listed = []
-    for kind, path in list_input_files(spec):
-        try:
-            path.encode("utf-8")
-        except UnicodeEncodeError:
-            kind, path = NOT_UTF8, printable_path(path)
-        listed.append((kind, path))
-    return listed
 
 
 def _sources_of_folder(item: tuple[str, list[tuple[str, str]]]):
@@ -154,9 +81,27 @@ class SumCounts(beam.CombineFn):
         return dict(acc)
 
 
+class SplitListing(beam.PTransform):
+    """input spec -> its listing parts, reshuffled: each its own element on any worker."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(label="SplitListing")
+        self.spec = spec
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Spec" >> beam.Create([self.spec])
+            | "Split" >> beam.FlatMap(split_listing, s3_settings_of(pbegin.pipeline.options))
+            | "Spread" >> beam.Reshuffle()
+        )
+
+
 class ReadArticleSources(beam.PTransform):
     """input spec -> {units: ArticleSource (grouped by folder, spread over workers),
-    unrecognised: {path, reason}, listing: one dict of counts}."""
+    unrecognised: {path, reason}, listing: one dict of counts}. The listing is split into
+    parts on one worker (`split_listing`: a folder's subfolders, a list's entries) and the
+    parts are reshuffled, so that every worker lists some (`list_part`)."""
 
     def __init__(self, spec: str) -> None:
         super().__init__(label="ReadArticleSources")
@@ -165,8 +110,8 @@ class ReadArticleSources(beam.PTransform):
     def expand(self, pbegin):
         listed = (
             pbegin
-            | "Spec" >> beam.Create([self.spec])
-            | "ListFiles" >> beam.FlatMap(list_input_paths)
+            | SplitListing(self.spec)
+            | "ListFiles" >> beam.FlatMap(list_part_paths, s3_settings_of(pbegin.pipeline.options))
         )
         found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(
             MISSING, NOT_UTF8, main="files"
@@ -243,7 +188,7 @@ class ReadRecords(beam.PTransform):
         parts = (
             pbegin
             | "Pattern" >> beam.Create([pattern])
-            | "Files" >> beam.FlatMap(_match)
+            | "Files" >> beam.FlatMap(match_paths)
             | "Parts" >> beam.FlatMap(parquet_parts, part_rows)
             | "Spread" >> beam.Reshuffle()
         )

@@ -103,7 +103,7 @@ def test_local_runner_defaults() -> None:
 
 
 def test_input_forms_folder_glob_file_and_list(tmp_path) -> None:
-    from pipeline.sources import list_input_files
+    from pipeline.listing import list_input_files
 
     for rel in ("a/PMC1/PMC1.nxml", "a/PMC1/f1.jpg", "b/x.tar.gz", "c/loose.xml"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def test_input_forms_folder_glob_file_and_list(tmp_path) -> None:
 def test_a_missing_line_in_a_list_is_one_listing_error_and_relative_lines_use_its_folder(
     tmp_path,
 ) -> None:
-    from pipeline.sources import list_input_files
+    from pipeline.listing import list_input_files
 
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "PMC2.nxml").write_bytes(b"x")

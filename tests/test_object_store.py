@@ -14,10 +14,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_pipeline_extract import make_corpus
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from hostile import article_xml, png_bytes, write
+from test_pipeline_extract import make_corpus, read_rows
 
+from pipeline import listing, sources
 from pipeline.cli import main
 from pipeline.folders import clean_stale_folders, replace_folder
+from pipeline.listing import (
+    LISTED,
+    RANGE,
+    list_input_files,
+    list_part,
+    s3_settings_of,
+    split_listing,
+)
 
 boto3 = pytest.importorskip("boto3", reason="the aws extra: pip install -e '.[aws,dev]'")
 MOTO = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
@@ -120,9 +132,6 @@ def test_a_rerun_to_s3_leaves_no_stale_shard(endpoint: str, tmp_path: Path) -> N
 
 
 def test_replace_folder_on_s3_drops_what_the_new_run_did_not_write(endpoint: str) -> None:
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     FileSystems.set_options(PipelineOptions(s3_options(endpoint)))
     for key in (
         "old/data-00000-of-00002.parquet",
@@ -145,9 +154,6 @@ def test_replace_folder_on_s3_drops_what_the_new_run_did_not_write(endpoint: str
 
 
 def test_stale_work_folders_on_s3_are_cleaned_and_nothing_else(endpoint: str) -> None:
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     FileSystems.set_options(PipelineOptions(s3_options(endpoint)))
     stale = ["c/figures.tmp-0123abcd/a.parquet", "c/figures.old-89abcdef/x/b.parquet"]
     kept = [
@@ -166,3 +172,78 @@ def test_stale_work_folders_on_s3_are_cleaned_and_nothing_else(endpoint: str) ->
         f"s3://{BUCKET}/c/figures.tmp-0123abcd",
     ]
     assert keys_under(endpoint, "c/") == sorted(kept)
+
+
+def article_folders(root: Path, count: int) -> None:
+    for i in range(count):
+        write(root / f"PMC{i}" / f"PMC{i}.nxml", article_xml(f"PMC{i}", ["f1.png"]))
+        write(root / f"PMC{i}" / "f1.png", png_bytes(20 + i, 20))
+
+
+def test_an_s3_folder_is_split_into_ranges_of_whole_article_folders(
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = PipelineOptions(s3_options(endpoint))
+    FileSystems.set_options(options)
+    settings = s3_settings_of(options)
+    article_folders(tmp_path / "split", 9)
+    write(tmp_path / "split" / "PMC0" / "supp" / "deep" / "table.csv", b"x")
+    write(tmp_path / "split" / "we[ir]d*" / "PMC20.nxml", b"<article/>")
+    write(tmp_path / "split" / "loose.nxml", b"<article/>")
+    upload(endpoint, tmp_path / "split", "split/corpus")
+    put(endpoint, "split/corpus-2/a.nxml")  # a sibling whose name starts the same: not listed
+    put(endpoint, "split/corpus/PMC3/", b"")  # a folder marker, as the S3 console makes
+    spec = f"s3://{BUCKET}/split/corpus"
+    unsplit = list_input_files(spec)  # Beam's own S3 listing, as before the split
+    assert len(unsplit) == 9 * 2 + 4
+
+    monkeypatch.setattr(listing, "FOLDERS_PER_PART", 1)
+    parts = split_listing(spec, settings)
+    folders = [f"split/corpus/PMC{i}/" for i in range(9)] + ["split/corpus/we[ir]d*/"]
+    assert [(p.how, p.start) for p in parts if p.how == RANGE] == [(RANGE, f) for f in folders]
+    assert [os.fsdecode(p.path) for p in parts if p.how == LISTED] == [f"{spec}/loose.nxml"]
+    by_parts = [item for part in parts for item in list_part(part, settings)]
+    assert sorted(by_parts) == sorted(unsplit) and len(by_parts) == len(set(by_parts))
+
+    monkeypatch.setattr(listing, "FOLDERS_PER_PART", 4)
+    parts = split_listing(spec, settings)
+    assert [p.start.rsplit("/", 2)[1] for p in parts if p.how == RANGE] == ["PMC0", "PMC4", "PMC8"]
+    assert sorted(item for part in parts for item in list_part(part, settings)) == sorted(unsplit)
+    # few subfolders: one level further down; nothing there: one part, listed as missing
+    [*top] = split_listing(f"s3://{BUCKET}/split", settings)
+    assert {p.how for p in top} == {RANGE, LISTED}
+    [missing] = split_listing(f"s3://{BUCKET}/split/nothing", settings)
+    assert list_part(missing, settings) == [("missing", f"s3://{BUCKET}/split/nothing")]
+
+
+@pytest.mark.beam
+def test_extract_from_a_split_s3_listing_equals_the_unsplit_one(
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus)
+    article_folders(corpus, 6)
+    write(corpus / "top.nxml", article_xml("PMC30", []))
+    upload(endpoint, corpus, "splitrun/corpus")
+    spec = f"s3://{BUCKET}/splitrun/corpus"
+    monkeypatch.setattr(listing, "FOLDERS_PER_PART", 2)  # in_memory: the workers see it
+    outputs = {}
+    for name, split in (("split", sources.split_listing), ("unsplit", one_part)):
+        monkeypatch.setattr(sources, "split_listing", split)
+        out = tmp_path / name
+        args = ["extract", "--input", spec, "--output", str(out), "--quiet"]
+        assert main([*args, *s3_options(endpoint), "--direct_running_mode=in_memory"]) == 0
+        outputs[name] = {
+            kind: sorted(map(repr, read_rows(out, kind)))
+            for kind in ("data", "errors", "dropped", "unrecognised")
+        }
+        outputs[name]["stats"] = json.loads((out / "stats.json").read_text())
+    assert outputs["split"] == outputs["unsplit"]
+    stats = outputs["split"]["stats"]
+    assert stats["ledger_ok"] is True and stats["in"] == 6 + 6 + 1 and stats["out"] == 3 + 6
+    assert stats["listing"]["paths"] == 9 + 12 + 1
+
+
+def one_part(spec: str, settings: tuple) -> list[listing.ListingPart]:
+    """The listing as it was before the split: the whole input in one element."""
+    return [listing.ListingPart(listing.SPEC, os.fsencode(spec))]
