@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, NamedTuple
 
@@ -22,6 +23,8 @@ MISSING = "missing"
 # a file name that is not UTF-8: no Beam coder or Parquet column can carry it as it is
 NOT_UTF8 = "path_not_utf8"
 GLOB_CHARS = "*?["
+
+log = logging.getLogger(__name__)
 
 
 def match_paths(pattern: str) -> list[str]:
@@ -175,7 +178,13 @@ def split_listing(spec: str, s3_settings: S3Settings = ()) -> list[ListingPart]:
     if store is None or _remote_file(spec):
         return [_part(SPEC, spec)]
     bucket, _, key = rest.partition("/")
-    files, groups = split_folder(f"{key}/" if key else "", lambda p: store.level(bucket, p))
+    try:
+        files, groups = split_folder(f"{key}/" if key else "", lambda p: store.level(bucket, p))
+    except Exception as exc:  # noqa: BLE001 - botocore/google errors: no such bucket, denied
+        # listed unsplit, by Beam's own filesystem: a missing bucket is a listing error
+        # record there, and any other failure is reported as Beam reports it
+        log.warning("listing %s unsplit: %s", spec, exc)
+        return [_part(SPEC, spec)]
     if not files and not groups:  # nothing there: reported missing, as unsplit
         return [_part(SPEC, spec)]
     parts = [_part(LISTED, f"{scheme}://{bucket}/{name}") for name in files]

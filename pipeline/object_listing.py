@@ -36,13 +36,16 @@ class S3Store:
         return files, sorted(folders)
 
     def keys(self, bucket: str, prefix: str, start: str, end: str) -> Iterator[str]:
-        # StartAfter is exclusive: start from the folder's name without its "/"
+        # StartAfter is exclusive: start from the folder's name without its "/"; keys of
+        # siblings that sort between "f31" and "f31/" ("f31-old/...") belong to the
+        # range before, so keys under `start` begin at `start` itself
         pages = self.client.get_paginator("list_objects_v2")
         for page in pages.paginate(Bucket=bucket, Prefix=prefix, StartAfter=start[:-1]):
             for item in page.get("Contents", []):
                 if end and item["Key"] >= end:
                     return
-                yield item["Key"]
+                if item["Key"] >= start:
+                    yield item["Key"]
 
 
 class GcsStore:

@@ -25,6 +25,7 @@ from pipeline.folders import clean_stale_folders, replace_folder
 from pipeline.listing import (
     LISTED,
     RANGE,
+    SPEC,
     list_input_files,
     list_part,
     s3_settings_of,
@@ -214,6 +215,36 @@ def test_an_s3_folder_is_split_into_ranges_of_whole_article_folders(
     assert {p.how for p in top} == {RANGE, LISTED}
     [missing] = split_listing(f"s3://{BUCKET}/split/nothing", settings)
     assert list_part(missing, settings) == [("missing", f"s3://{BUCKET}/split/nothing")]
+
+
+def test_s3_ranges_list_a_sibling_that_sorts_inside_a_boundary_once(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = PipelineOptions(s3_options(endpoint))
+    FileSystems.set_options(options)
+    settings = s3_settings_of(options)
+    # "f1-old/" and "f1.v2/" sort between "f1" and "f1/": the range that starts at "f1/"
+    # must not list them again (they belong to the range before)
+    names = [f"f{i}" for i in range(9)] + ["f1-old", "f1.v2"]  # 8+: split at this level
+    for name in names:
+        put(endpoint, f"edge/root/{name}/a.nxml")
+    spec = f"s3://{BUCKET}/edge/root"
+    monkeypatch.setattr(listing, "FOLDERS_PER_PART", 1)
+    parts = split_listing(spec, settings)
+    starts = [p.start for p in parts if p.how == RANGE]
+    assert starts == sorted(f"edge/root/{name}/" for name in names)  # "f1-old/" < "f1/"
+    listed = [path for part in parts for _, path in list_part(part, settings)]
+    assert sorted(listed) == sorted(f"{spec}/{name}/a.nxml" for name in names)
+    assert len(listed) == len(set(listed))
+
+
+def test_a_missing_bucket_is_one_part_listed_as_missing(endpoint: str) -> None:
+    options = PipelineOptions(s3_options(endpoint))
+    FileSystems.set_options(options)
+    spec = "s3://no-such-bucket-here/corpus"
+    [part] = split_listing(spec, s3_settings_of(options))
+    assert part.how == SPEC
+    assert list_part(part, s3_settings_of(options)) == [("missing", spec)]
 
 
 @pytest.mark.beam
