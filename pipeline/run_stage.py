@@ -7,6 +7,7 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 import pipeline.arrow_coder  # noqa: F401 - registers the coder of batched units
 from pipeline.stage_spec import StageSpec, group_pairs, unit_members
@@ -146,16 +147,36 @@ class PoolCombineFn(beam.CombineFn):
 
 
 class PrepareDoFn(beam.DoFn):
+    """The per-record step before the pool pass. A prepare function with a `batch` method
+    (records -> prepared records) and a `batch_size` is given records that many at a time,
+    the rest at the end of the bundle (dedup embeds its captions so)."""
+
     def __init__(self, spec: StageSpec, config: Any) -> None:
         self.spec = spec
         self.config = config
         self.prepare = None
+        self.pending: list[Any] = []
 
     def setup(self) -> None:
         self.prepare = self.spec.prepare(localize_config(self.config, self.spec.staged_paths))
 
+    def start_bundle(self) -> None:
+        self.pending = []
+
     def process(self, record: dict[str, Any]):
-        yield self.prepare(record)
+        if not hasattr(self.prepare, "batch"):
+            yield self.prepare(record)
+            return
+        self.pending.append(record)
+        if len(self.pending) >= self.prepare.batch_size:
+            batch, self.pending = self.pending, []
+            yield from self.prepare.batch(batch)
+
+    def finish_bundle(self):
+        if self.pending:
+            batch, self.pending = self.pending, []
+            for prepared in self.prepare.batch(batch):
+                yield GlobalWindows.windowed_value(prepared)  # stages run in the global window
 
 
 class RunStage(beam.PTransform):
@@ -179,6 +200,8 @@ class RunStage(beam.PTransform):
             prepare = beam.ParDo(PrepareDoFn(spec, config))
             if spec.batched:  # Arrow units get ArrowCoder (pipeline/arrow_coder.py)
                 prepare = prepare.with_output_types(pa.Table)
+            if spec.resource_hints is not None:  # dedup embeds here: its accelerator too
+                prepare = prepare.with_resource_hints(**spec.resource_hints(config))
             units = units | "Prepare" >> prepare
         pool = self._pool(units) if spec.pool is not None else None
         side = {"pool": beam.pvalue.AsSingleton(pool)} if pool is not None else {}

@@ -169,10 +169,10 @@ def run_stage_pipeline(
                 with beam.Pipeline(options=options) as pipeline:
                     build(pipeline, [spec], args, {spec.name: temp}, input_uri, progress)
             check_folders([spec], args, {spec.name: temp}, input_uri)
+            checked = read_stats(temp)
         except BaseException:
             discard_folder(temp)
             raise
-        checked = read_stats(temp)
         if checked.get("ledger_ok") or attempt > retries:
             break
         log.warning(

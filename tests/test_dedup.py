@@ -217,3 +217,30 @@ def test_phash_distance_of_copies_and_distinct_photos(photos):
                 name,
                 variant,
             )
+
+
+def test_prepare_embeds_a_batch_as_it_embeds_one_record(photos):
+    import numpy as np
+
+    from transforms.dedup.clusters import VECTOR
+    from transforms.dedup.prepare import make_prepare
+
+    captions = [
+        "Western blot of the lysates.",
+        "Axial CT of the chest shows a mass in the right upper lobe.",
+        None,  # no caption: no vector
+        "H&E staining of the liver biopsy (x200).",
+    ]
+    records = [record(f"PMC6/F{i}", encode(photos["cell"]), c) for i, c in enumerate(captions)]
+    prepare = make_prepare(DedupConfig())
+    batched = prepare.batch(records)
+    one_by_one = [prepare(r) for r in records]
+    assert [VECTOR in r for r in batched] == [True, True, False, True]
+    for a, b in zip(batched, one_by_one, strict=True):
+        assert {k: v for k, v in a.items() if k != VECTOR} == {
+            k: v for k, v in b.items() if k != VECTOR
+        }
+        if VECTOR in a:
+            va, vb = (np.frombuffer(r[VECTOR], dtype=np.float32) for r in (a, b))
+            assert va.shape == (384,) and np.allclose(va, vb, atol=1e-5)
+            assert abs(float(va @ va) - 1.0) < 1e-4  # unit norm: inner product is cosine

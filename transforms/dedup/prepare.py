@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.records import DEDUPED_SCHEMA, new_record
-from transforms.dedup.clusters import VECTOR, caption_vector
+from transforms.dedup.clusters import VECTOR
 from transforms.dedup.config import DedupConfig
 from transforms.dedup.groups import has_image
 from transforms.dedup.hashes import (
@@ -48,15 +48,36 @@ def hash_record(record: Record, with_pdq: bool) -> Record:
     return new_record(DEDUPED_SCHEMA, **values)
 
 
-def make_prepare(config: DedupConfig) -> Callable[[Record], Record]:
-    with_pdq = config.pdq and pdq_available()
-    if config.embed != "caption":
-        return lambda record: hash_record(record, with_pdq)
+# captions embedded in one call: the encoder's own batch (transforms/dedup/embed.py)
+EMBED_BATCH = 64
 
-    def prepare(record: Record) -> Record:
-        prepared = hash_record(record, with_pdq)
-        if prepared["caption_hash"]:
-            prepared[VECTOR] = caption_vector(prepared, config)
+
+class PrepareRecords:
+    """`hash_record`, and with caption embeddings on, the caption's vector. The pipeline
+    hands it `batch_size` records at a time (`batch`), so captions are embedded in batches;
+    one record at a time (`__call__`) gives the same fields."""
+
+    def __init__(self, config: DedupConfig) -> None:
+        self.config = config
+        self.with_pdq = config.pdq and pdq_available()
+        self.batch_size = EMBED_BATCH
+
+    def __call__(self, record: Record) -> Record:
+        return self.batch([record])[0]
+
+    def batch(self, records: list[Record]) -> list[Record]:
+        prepared = [hash_record(record, self.with_pdq) for record in records]
+        if self.config.embed != "caption":
+            return prepared
+        captioned = [r for r in prepared if r["caption_hash"]]
+        if captioned:
+            from transforms.dedup.embed import embed_texts
+
+            vectors = embed_texts([r["caption"] for r in captioned], self.config.embed_model)
+            for record, vector in zip(captioned, vectors, strict=True):
+                record[VECTOR] = vector.tobytes()
         return prepared
 
-    return prepare
+
+def make_prepare(config: DedupConfig) -> Callable[[Record], Record]:
+    return PrepareRecords(config)
