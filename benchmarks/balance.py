@@ -224,13 +224,43 @@ def write(results: dict) -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
+def run_growth(results: dict, folder: Path, args: argparse.Namespace) -> None:
+    sizes = [int(n) for n in args.growth.split(",") if n]
+    results["cost_growth"] = []
+    known = results.get("two_passes_over_parquet")
+    for row in growth(folder, sizes, known=known, workers=args.growth_workers):
+        print(f"growth: {row}")
+        results["cost_growth"].append(row)
+        write(results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     # issue 14 sizes the Beam comparison at 1M and the growth at 100k, 1M and 4M
     parser.add_argument("--pool-records", type=int, default=1_000_000)
     parser.add_argument("--growth", default="100000,1000000,4000000", help="pool sizes")
+    parser.add_argument(
+        "--growth-workers",
+        type=int,
+        default=1,
+        help="local workers of the growth runs (1: the runs measure cost, not speed-up)",
+    )
+    parser.add_argument(
+        "--growth-only",
+        action="store_true",
+        help="measure the cost growth alone, keeping the other parts of the results file",
+    )
     args = parser.parse_args()
+    if args.growth_only:
+        results = json.loads(RESULTS.read_text())
+        results["growth_command"] = (
+            f".venv/bin/python benchmarks/balance.py --growth-only --growth {args.growth} "
+            f"--growth-workers {args.growth_workers}"
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            run_growth(results, Path(folder), args)
+        return
     captions = read_captions()
     results: dict = {
         "command": (
@@ -257,12 +287,7 @@ def main() -> None:
         results["two_passes_over_parquet"] = compare(Path(folder), args.pool_records)
         print(f"two passes over Parquet: {results['two_passes_over_parquet']}")
         write(results)
-        sizes = [int(n) for n in args.growth.split(",") if n]
-        results["cost_growth"] = []
-        for row in growth(Path(folder), sizes, known=results["two_passes_over_parquet"]):
-            print(f"growth: {row}")
-            results["cost_growth"].append(row)
-            write(results)
+        run_growth(results, Path(folder), args)
     results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write(results)
     print(json.dumps(results, indent=2))

@@ -150,6 +150,7 @@ class Run:
     processes: int = 1
     returncode: int = 0
     ledger_ok: bool = True  # the CLI's check of what it wrote against its units
+    attempts: int = 1  # a stage whose ledger did not add up is run again (--ledger-retries)
 
 
 def timed_in_process(run, *args) -> Run:
@@ -205,6 +206,8 @@ def beam_stage(source: Path, target: Path, t: float, seed: int, workers: int) ->
         tails = [f.read_text(errors="replace")[-4000:] for f in (log, beam_log) if f.exists()]
         raise RuntimeError(f"{command} exited {process.returncode}:\n" + "\n".join(tails))
     stats = json.loads(stats_path.read_text())  # exit 1 with a folder: its ledger failed
+    beam_log = target.with_name(target.name + ".beam.log")
+    logs = "".join(f.read_text(errors="replace") for f in (log, beam_log) if f.exists())
     return Run(
         cpu,
         wall,
@@ -214,6 +217,7 @@ def beam_stage(source: Path, target: Path, t: float, seed: int, workers: int) ->
         len(sampled),
         process.returncode,
         bool(stats.get("ledger_ok")),
+        1 + logs.count("lost rows"),  # the runner's warning for each attempt run again
     )
 
 
@@ -230,6 +234,7 @@ def rates(prefix: str, records: int, run: Run, startup: Run | None = None) -> di
         row[f"{prefix}_processes"] = run.processes
         row[f"{prefix}_exit_status"] = run.returncode
         row[f"{prefix}_ledger_ok"] = run.ledger_ok
+        row[f"{prefix}_attempts"] = run.attempts
     if startup is not None:  # the records' own cost: the start-up run's taken off
         net = max(run.cpu_s - startup.cpu_s, 1e-9)
         row[f"{prefix}_records_per_cpu_s_after_startup"] = round(records / net)
@@ -273,28 +278,31 @@ def compare(folder: Path, records: int, t: float = 50.0, seed: int = 0) -> dict:
 
 
 def growth(
-    folder: Path, sizes: list[int], t: float = 50.0, known: dict | None = None
+    folder: Path, sizes: list[int], t: float = 50.0, known: dict | None = None, workers: int = 1
 ) -> Iterator[dict]:
-    """CPU seconds per million records as the pool grows: baseline and Beam (2 workers).
+    """CPU seconds per million records as the pool grows: baseline and Beam (`workers`).
     `known` gives a size's figures already measured (by `compare`), not run again."""
+    prefix = f"beam_{workers}w"
     for size in sizes:
-        if known and known.get("records") == size:
-            base_cpu, beam_cpu = known["baseline_cpu_s"], known["beam_2w_cpu_s"]
-            beam_wall, load = known["beam_2w_wall_s"], known["beam_2w_load_at_end"]
-            ledger_ok = known["beam_2w_ledger_ok"]
+        if known and known.get("records") == size and f"{prefix}_cpu_s" in known:
+            base_cpu, beam_cpu = known["baseline_cpu_s"], known[f"{prefix}_cpu_s"]
+            beam_wall, load = known[f"{prefix}_wall_s"], known[f"{prefix}_load_at_end"]
+            ledger_ok = known[f"{prefix}_ledger_ok"]
+            attempts = known.get(f"{prefix}_attempts", 1)
         else:
             source = folder / f"tagged-{size}"
             if not source.is_dir():
                 write_zipf_pool(source, size)
             base_cpu = timed_in_process(baseline, source, folder / "baseline.parquet", t, 0).cpu_s
-            run = beam_stage(source, folder / "growth", t, 0, 2)
+            run = beam_stage(source, folder / "growth", t, 0, workers)
             beam_cpu, beam_wall, load = run.cpu_s, run.wall_s, [round(x, 2) for x in run.load]
-            ledger_ok = run.ledger_ok
+            ledger_ok, attempts = run.ledger_ok, run.attempts
         yield {
             "records": size,
             "baseline_cpu_s_per_million": round(base_cpu / size * 1e6, 1),
-            "beam_2w_cpu_s_per_million": round(beam_cpu / size * 1e6, 1),
-            "beam_2w_wall_s": round(beam_wall, 1),
-            "beam_2w_load_at_end": load,
-            "beam_2w_ledger_ok": ledger_ok,
+            f"{prefix}_cpu_s_per_million": round(beam_cpu / size * 1e6, 1),
+            f"{prefix}_wall_s": round(beam_wall, 1),
+            f"{prefix}_load_at_end": load,
+            f"{prefix}_ledger_ok": ledger_ok,
+            f"{prefix}_attempts": attempts,
         }

@@ -122,6 +122,9 @@ def run_chain(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
             "seconds": stage["seconds"],
             "in": stage["ledger"]["in"],
             "out": stage["ledger"]["out"],
+            "ledger_ok": stage["ledger"]["ledger_ok"],
+            # over 1: the stage lost rows and ran again (its seconds hold every attempt)
+            "attempts": stage.get("attempts", 1),
             "bytes": folder_bytes(out / folder),
         }
     return {
