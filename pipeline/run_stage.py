@@ -155,20 +155,23 @@ class PrepareDoFn(beam.DoFn):
         self.spec = spec
         self.config = config
         self.prepare = None
+        self.batch_size = 0  # 0: one record at a time
         self.pending: list[Any] = []
 
     def setup(self) -> None:
         self.prepare = self.spec.prepare(localize_config(self.config, self.spec.staged_paths))
+        if hasattr(self.prepare, "batch"):
+            self.batch_size = self.prepare.batch_size
 
     def start_bundle(self) -> None:
         self.pending = []
 
     def process(self, record: dict[str, Any]):
-        if not hasattr(self.prepare, "batch"):
+        if not self.batch_size:
             yield self.prepare(record)
             return
         self.pending.append(record)
-        if len(self.pending) >= self.prepare.batch_size:
+        if len(self.pending) >= self.batch_size:
             batch, self.pending = self.pending, []
             yield from self.prepare.batch(batch)
 

@@ -19,6 +19,7 @@ from pipeline.listing import (
     s3_settings_of,
     split_listing,
 )
+from pipeline.object_listing import S3Settings
 from transforms.extract.sources import OUTSIDE_ROOT, ArticleSource, classify_folder, parent_of
 from transforms.ledger import StageError
 
@@ -84,15 +85,16 @@ class SumCounts(beam.CombineFn):
 class SplitListing(beam.PTransform):
     """input spec -> its listing parts, reshuffled: each its own element on any worker."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, s3_settings: S3Settings = ()) -> None:
         super().__init__(label="SplitListing")
         self.spec = spec
+        self.s3_settings = s3_settings
 
     def expand(self, pbegin):
         return (
             pbegin
             | "Spec" >> beam.Create([self.spec])
-            | "Split" >> beam.FlatMap(split_listing, s3_settings_of(pbegin.pipeline.options))
+            | "Split" >> beam.FlatMap(split_listing, self.s3_settings)
             | "Spread" >> beam.Reshuffle()
         )
 
@@ -108,10 +110,11 @@ class ReadArticleSources(beam.PTransform):
         self.spec = spec
 
     def expand(self, pbegin):
+        s3_settings = s3_settings_of(pbegin.pipeline.options)
         listed = (
             pbegin
-            | SplitListing(self.spec)
-            | "ListFiles" >> beam.FlatMap(list_part_paths, s3_settings_of(pbegin.pipeline.options))
+            | SplitListing(self.spec, s3_settings)
+            | "ListFiles" >> beam.FlatMap(list_part_paths, s3_settings)
         )
         found = listed | "ByFolder" >> beam.FlatMap(_by_folder).with_outputs(
             MISSING, NOT_UTF8, main="files"
